@@ -1,0 +1,32 @@
+# Thin wrapper: the real build is CMake (CMakePresets.json). See README.md.
+PRESET ?= release
+BUILD_DIR := build/$(PRESET)
+
+.PHONY: setup build test serve bench fmt asan clean
+
+setup:
+	@scripts/install-deps
+
+build: setup
+	@[ -f $(BUILD_DIR)/build.ninja ] || cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET)
+
+test: build
+	@ctest --preset $(PRESET)
+
+serve: build
+	@scripts/serve $(BUILD_DIR)
+
+bench: setup
+	@[ -f build/bench/build.ninja ] || cmake --preset bench >/dev/null
+	@cmake --build --preset bench
+	@scripts/run-benchmarks build/bench
+
+asan:
+	@$(MAKE) --no-print-directory test PRESET=asan
+
+fmt:
+	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
+
+clean:
+	@rm -rf build

@@ -1,0 +1,30 @@
+// Byte-to-text encodings: hex, base64 (RFC 4648 §4) and base64url without padding (§5, as JOSE uses).
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace writ {
+
+std::string HexEncode(std::span<const uint8_t> bytes);
+std::string HexEncode(std::string_view bytes);
+// Accepts upper or lower case. Errors: kInvalidArgument on odd length or a non-hex character.
+Result<std::string> HexDecode(std::string_view text);
+
+std::string Base64Encode(std::string_view bytes);  // with '=' padding
+// Errors: kInvalidArgument on a character outside the alphabet, bad padding or non-zero trailing bits.
+Result<std::string> Base64Decode(std::string_view text);
+
+std::string Base64UrlEncode(std::string_view bytes);  // no padding
+std::string Base64UrlEncode(std::span<const uint8_t> bytes);
+// Strict: rejects padding, the standard alphabet's '+' and '/', and non-canonical trailing bits,
+// so one byte string has exactly one accepted encoding (JWS requires this).
+Result<std::string> Base64UrlDecode(std::string_view text);
+
+// Compares two byte strings in time that depends only on their lengths (for secrets and MACs).
+bool ConstantTimeEquals(std::string_view left, std::string_view right);
+
+}  // namespace writ

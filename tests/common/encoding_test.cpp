@@ -1,0 +1,50 @@
+#include "common/encoding.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/matchers.h"
+
+namespace writ {
+namespace {
+
+TEST(EncodingTest, Rfc4648Vectors) {
+  const std::pair<const char*, const char*> vectors[] = {
+      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : vectors) {
+    EXPECT_EQ(Base64Encode(plain), encoded);
+    EXPECT_EQ(Base64Decode(encoded).value(), plain);
+  }
+}
+
+TEST(EncodingTest, Base64UrlUsesUrlAlphabetWithoutPadding) {
+  const std::string bytes("\xfb\xff\xfe", 3);
+  EXPECT_EQ(Base64UrlEncode(bytes), "-__-");
+  EXPECT_EQ(Base64UrlDecode("-__-").value(), bytes);
+  EXPECT_EQ(Base64UrlEncode(std::string_view("fo")), "Zm8");
+}
+
+TEST(EncodingTest, Base64UrlIsStrict) {
+  EXPECT_THAT(Base64UrlDecode("Zm8="), FailsWith(Code::kInvalidArgument));   // padding
+  EXPECT_THAT(Base64UrlDecode("+/+/"), FailsWith(Code::kInvalidArgument));   // std alphabet
+  EXPECT_THAT(Base64UrlDecode("Zm9"), FailsWith(Code::kInvalidArgument));    // non-canonical bits
+  EXPECT_THAT(Base64UrlDecode("Z"), FailsWith(Code::kInvalidArgument));      // impossible length
+  EXPECT_THAT(Base64UrlDecode("Zm 8"), FailsWith(Code::kInvalidArgument));
+}
+
+TEST(EncodingTest, HexRoundTripsAndRejectsJunk) {
+  EXPECT_EQ(HexEncode(std::string_view("\x00\xab\xff", 3)), "00abff");
+  EXPECT_EQ(HexDecode("00ABff").value(), std::string("\x00\xab\xff", 3));
+  EXPECT_THAT(HexDecode("abc"), FailsWith(Code::kInvalidArgument));
+  EXPECT_THAT(HexDecode("zz"), FailsWith(Code::kInvalidArgument));
+}
+
+TEST(EncodingTest, ConstantTimeEqualsComparesContentAndLength) {
+  EXPECT_TRUE(ConstantTimeEquals("secret", "secret"));
+  EXPECT_FALSE(ConstantTimeEquals("secret", "secreT"));
+  EXPECT_FALSE(ConstantTimeEquals("secret", "secrets"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
+}  // namespace
+}  // namespace writ
