@@ -280,6 +280,34 @@ TEST(Authorizer, IndexedSetDecidesLikeAFullScan) {
   }
 }
 
+TEST(Entities, ValueJsonRoundTrips) {
+  auto e = ParseExpression(R"([ip("10.0.0.0/8"), ip("::1"), decimal("-1.25"), datetime("2024-01-02T03:04:05.006Z"),
+                               duration("-90m"), {a: User::"x", b: "s\"q", c: [true, -3]}])");
+  ASSERT_TRUE(e.has_value());
+  Entities none;
+  auto v = EvaluateExpression(**e, Request::Make({"U", "u"}, {"Action", "a"}, {"R", "r"}), none);
+  ASSERT_TRUE(v.has_value());
+  std::string text;
+  AppendValueJson(*v, text);
+  auto doc = json::Parse(text);
+  ASSERT_TRUE(doc.has_value()) << text;
+  auto back = ValueFromJson(*doc);
+  ASSERT_TRUE(back.has_value()) << back.error().message;
+  EXPECT_EQ(*back, *v) << text;
+}
+
+TEST(Requests, ParseOneOrMany) {
+  auto one = ParseRequest(R"({"principal": {"type": "User", "id": "a"}, "action": {"__entity": {"type": "Action", "id": "r"}},
+                             "resource": {"type": "Doc", "id": "d"}, "context": {"n": 1}})");
+  ASSERT_TRUE(one.has_value()) << one.error().message;
+  EXPECT_EQ(one->action.as_entity().id, "r");
+  auto many = ParseRequests(R"([{"principal": {"type": "User", "id": "a"}, "action": {"type": "Action", "id": "r"},
+                              "resource": {"type": "Doc", "id": "d"}}])");
+  ASSERT_TRUE(many.has_value());
+  EXPECT_EQ(many->size(), 1u);
+  EXPECT_THAT(ParseRequests(R"([{"principal": 1}])"), FailsWith(Code::kInvalidArgument, HasSubstr("request 0")));
+}
+
 TEST(Entities, ParentCyclesAreTolerated) {
   auto e = ParseEntities(R"([
     {"uid": {"type": "G", "id": "a"}, "attrs": {}, "parents": [{"type": "G", "id": "b"}]},
