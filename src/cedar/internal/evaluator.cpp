@@ -137,8 +137,11 @@ EvalResult Evaluator::GetAttr(const Value& target, const std::string& attr) cons
     }
     const Value* v = e->attrs.FindField(attr);
     if (v == nullptr) {
-      return Err(EvalErrorKind::kEntityAttrDoesNotExist,
-                 "`" + ToString(target.as_entity()) + "` does not have the attribute `" + attr + "`");
+      std::string message;
+      message.reserve(64 + attr.size());
+      message.append("`").append(ToString(target.as_entity())).append("` does not have the attribute `");
+      message.append(attr).append("`");
+      return Err(EvalErrorKind::kEntityAttrDoesNotExist, std::move(message));
     }
     return *v;
   }
