@@ -80,8 +80,8 @@ bool Value::Equals(const Value& a, const Value& b) {
   if (a.kind_ != b.kind_) return false;
   switch (a.kind_) {
     case ValueKind::kBool:
-    case ValueKind::kLong: return a.ext_.num == b.ext_.num;
-    case ValueKind::kExt: return a.ext_ == b.ext_;
+    case ValueKind::kLong: return a.payload_.num == b.payload_.num;
+    case ValueKind::kExt: return a.payload_.ext == b.payload_.ext;
     case ValueKind::kString: return a.ptr_ == b.ptr_ || a.as_string() == b.as_string();
     case ValueKind::kEntity: return a.ptr_ == b.ptr_ || a.as_entity() == b.as_entity();
     default: return a.ptr_ == b.ptr_ || Compare(a, b) == 0;
