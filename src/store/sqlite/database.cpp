@@ -167,18 +167,18 @@ bool Statement::ColumnIsNull(int column) const { return sqlite3_column_type(stmt
 
 Transaction::Transaction(Database& db) : db_(db) { db_.mu().Lock(); }
 
-Transaction::~Transaction() {
+Transaction::~Transaction() WRIT_NO_THREAD_SAFETY_ANALYSIS {
   if (open_) (void)db_.Exec("ROLLBACK");
   db_.mu().Unlock();
 }
 
-Status Transaction::Begin() {
+Status Transaction::Begin() WRIT_NO_THREAD_SAFETY_ANALYSIS {
   WRIT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
   open_ = true;
   return Ok();
 }
 
-Status Transaction::Commit() {
+Status Transaction::Commit() WRIT_NO_THREAD_SAFETY_ANALYSIS {
   WRIT_RETURN_IF_ERROR(db_.Exec("COMMIT"));
   open_ = false;
   return Ok();

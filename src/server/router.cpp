@@ -1,0 +1,161 @@
+#include "server/router.h"
+
+#include <cstdlib>
+#include <exception>
+
+#include "common/log.h"
+
+namespace writ::server {
+
+struct Router::Route {
+  std::string method;
+  std::string pattern;
+  // One entry per path segment; a parameter segment keeps its name and sets is_param.
+  std::vector<std::pair<std::string, bool>> segments;
+  Handler handler;
+  RouteOptions options;
+};
+
+namespace {
+
+// Splits "/a/b/c" into {"a","b","c"}; "/" gives {""}.
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> segments;
+  path.remove_prefix(1);
+  while (true) {
+    const size_t slash = path.find('/');
+    segments.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return segments;
+}
+
+// True when the two patterns match the same paths: equal literals, parameters in the same places.
+bool SameShape(const std::vector<std::pair<std::string, bool>>& left,
+               const std::vector<std::pair<std::string, bool>>& right) {
+  if (left.size() != right.size()) return false;
+  for (size_t index = 0; index < left.size(); ++index) {
+    if (left[index].second != right[index].second) return false;
+    if (!left[index].second && left[index].first != right[index].first) return false;
+  }
+  return true;
+}
+
+[[noreturn]] void BadRoute(std::string_view method, std::string_view pattern, std::string_view why) {
+  log::Error("invalid route", {{"method", method}, {"pattern", pattern}, {"reason", why}});
+  std::abort();
+}
+
+}  // namespace
+
+Router::Router() = default;
+Router::~Router() = default;
+
+void Router::Add(std::string method, std::string_view pattern, Handler handler, RouteOptions options) {
+  if (pattern.empty() || pattern.front() != '/') BadRoute(method, pattern, "pattern must start with `/`");
+  if (!handler) BadRoute(method, pattern, "handler is empty");
+  auto route = std::make_unique<Route>();
+  for (std::string_view segment : SplitPath(pattern)) {
+    const bool is_param = !segment.empty() && segment.front() == '{';
+    if (is_param) {
+      if (segment.size() < 3 || segment.back() != '}') BadRoute(method, pattern, "bad `{parameter}` segment");
+      segment = segment.substr(1, segment.size() - 2);
+    } else if (segment.find_first_of("{}") != std::string_view::npos) {
+      BadRoute(method, pattern, "`{parameter}` must be a whole segment");
+    }
+    route->segments.emplace_back(std::string(segment), is_param);
+  }
+  for (const auto& existing : routes_) {
+    if (existing->method == method && SameShape(existing->segments, route->segments)) {
+      BadRoute(method, pattern, "route added twice");
+    }
+  }
+  route->method = std::move(method);
+  route->pattern = std::string(pattern);
+  route->handler = std::move(handler);
+  route->options = options;
+  routes_.push_back(std::move(route));
+}
+
+Response Router::Dispatch(Request& request) const {
+  if (request.path.empty() || request.path.front() != '/') {
+    return ErrorResponse(400, Code::kInvalidArgument, "request path must start with `/`");
+  }
+  std::vector<std::string> segments;
+  for (std::string_view raw : SplitPath(request.path)) {
+    auto decoded = PercentDecode(raw, false);
+    if (!decoded) return ErrorResponse(400, Code::kInvalidArgument, decoded.error().message);
+    segments.push_back(std::move(decoded).value());
+  }
+
+  // Among routes whose pattern matches the path, the most specific wins: compare positions left
+  // to right, a literal beating a parameter.
+  const Route* best = nullptr;
+  std::vector<bool> best_literals;
+  std::vector<std::string> allowed;
+  for (const auto& route : routes_) {
+    if (route->segments.size() != segments.size()) continue;
+    std::vector<bool> literals;
+    bool matches = true;
+    for (size_t index = 0; index < segments.size() && matches; ++index) {
+      const auto& [text, is_param] = route->segments[index];
+      if (is_param) {
+        matches = !segments[index].empty();
+      } else {
+        matches = text == segments[index];
+      }
+      literals.push_back(!is_param);
+    }
+    if (!matches) continue;
+    if (route->method != request.method) {
+      if (std::find(allowed.begin(), allowed.end(), route->method) == allowed.end()) allowed.push_back(route->method);
+      continue;
+    }
+    if (best == nullptr || literals > best_literals) {
+      best = route.get();
+      best_literals = std::move(literals);
+    }
+  }
+  if (best == nullptr) {
+    if (!allowed.empty()) {
+      std::string allow;
+      for (const std::string& method : allowed) allow += (allow.empty() ? "" : ", ") + method;
+      Response response = ErrorResponse(405, Code::kInvalidArgument,
+                                         "method `" + request.method.substr(0, 32) + "` is not allowed here; allowed: " + allow);
+      response.headers.Set("Allow", allow);
+      return response;
+    }
+    return ErrorResponse(404, Code::kNotFound, "no route for `" + request.path.substr(0, 200) + "`");
+  }
+
+  request.params.clear();
+  for (size_t index = 0; index < segments.size(); ++index) {
+    if (best->segments[index].second) request.params.emplace_back(best->segments[index].first, segments[index]);
+  }
+  if (best->options.json_body && !request.body.empty()) {
+    const auto content_type = request.headers.Get("Content-Type");
+    if (!content_type || !IsJsonContentType(*content_type)) {
+      return ErrorResponse(415, Code::kInvalidArgument, "request body must have Content-Type application/json");
+    }
+  }
+
+  try {
+    Result<Response> result = best->handler(request);
+    if (!result) return ErrorResponse(result.error());
+    return std::move(result).value();
+  } catch (const std::exception& error) {
+    log::Error("handler threw", {{"method", request.method},
+                                 {"route", best->pattern},
+                                 {"request_id", request.request_id},
+                                 {"exception", error.what()}});
+  } catch (...) {
+    log::Error("handler threw", {{"method", request.method},
+                                 {"route", best->pattern},
+                                 {"request_id", request.request_id},
+                                 {"exception", "unknown"}});
+  }
+  return ErrorResponse(500, Code::kInternal, "internal error while handling the request (see the writd log)");
+}
+
+}  // namespace writ::server

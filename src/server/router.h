@@ -1,0 +1,59 @@
+// Router: maps (method, path pattern) to a handler. Patterns are literal segments and
+// `{parameter}` segments: "/v1/identities/{kind}/{name}". A literal segment beats a parameter at
+// the same position, so "/v1/identities/search" wins over "/v1/identities/{kind}".
+//
+// Thread safety: add every route before the server starts; after that the Router is only read
+// (Dispatch is safe from many threads).
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "server/http.h"
+
+namespace writ::server {
+
+// A handler returns a Response (any status), or an Error that becomes
+// ErrorResponse(error) (status from HttpStatusFor). It may throw: the exception is caught, logged
+// and answered with 500 — it never stops the daemon. Handlers run on the server's I/O threads and
+// may block (for a store write), which holds one thread for that time.
+using Handler = std::function<Result<Response>(const Request&)>;
+
+struct RouteOptions {
+  // When true, a request with a non-empty body must have Content-Type application/json, else the
+  // Router answers 415 without calling the handler.
+  bool json_body = true;
+};
+
+class Router {
+ public:
+  Router();
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Adds a route. REQUIRES: `pattern` starts with '/', each `{name}` is a whole segment with a
+  // non-empty name, and (method, pattern) was not added before. A violation is a programming error:
+  // it is logged and the process aborts (so it shows on the first start, in tests).
+  void Add(std::string method, std::string_view pattern, Handler handler, RouteOptions options = {});
+  void Get(std::string_view pattern, Handler handler) { Add("GET", pattern, std::move(handler)); }
+  void Post(std::string_view pattern, Handler handler) { Add("POST", pattern, std::move(handler)); }
+  void Put(std::string_view pattern, Handler handler) { Add("PUT", pattern, std::move(handler)); }
+  void Patch(std::string_view pattern, Handler handler) { Add("PATCH", pattern, std::move(handler)); }
+  void Delete(std::string_view pattern, Handler handler) { Add("DELETE", pattern, std::move(handler)); }
+
+  // Finds the route for request.method and request.path, fills request.params and runs the
+  // handler. Without a route for the path: 404; with routes for the path but not this method:
+  // 405 with an Allow header; a bad percent-escape in the path: 400; a non-JSON body on a
+  // json_body route: 415. All in the JSON error format. Never throws.
+  Response Dispatch(Request& request) const;
+
+ private:
+  struct Route;
+  std::vector<std::unique_ptr<Route>> routes_;
+};
+
+}  // namespace writ::server
