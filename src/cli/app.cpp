@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/audit_commands.h"
 #include "cli/connection.h"
 #include "cli/identity_commands.h"
 
@@ -50,6 +51,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   app.add_option("-o,--output", global.output, "output format: table or json")->check(CLI::IsMember({"table", "json"}));
   Action action;
   AddIdentityCommands(app, global, &action);
+  AddAuditCommands(app, global, &action);
   AddStatusCommand(app, global, &action);
   try {
     app.parse(argc, argv);
