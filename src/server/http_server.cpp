@@ -29,6 +29,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -346,7 +348,16 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
       parser.body_limit(options_.max_body_bytes);
       beast::error_code error;
       stream.expires_after(options_.read_timeout);
-      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, error));
+      co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, error));
+      if (!error && !parser.is_done()) {
+        // curl and others wait (about a second) for this before sending a larger body.
+        const auto expect = parser.get().find(bhttp::field::expect);
+        if (expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
+          bhttp::response<bhttp::empty_body> proceed{bhttp::status::continue_, 11};
+          co_await bhttp::async_write(stream, proceed, asio::redirect_error(use_awaitable, error));
+        }
+        if (!error) co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, error));
+      }
       if (error) {
         const std::optional<ProtocolFailure> failure = DescribeReadError(error, options_);
         if (failure) {

@@ -92,6 +92,19 @@ class RawSocket {
       data.append(buffer, static_cast<size_t>(size));
     }
   }
+  // Reads until `marker` has arrived (or `limit` passes).
+  std::string ReadUntil(std::string_view marker, std::chrono::milliseconds limit = 5s) {
+    std::string data;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (data.find(marker) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd entry{fd_, POLLIN, 0};
+      if (::poll(&entry, 1, 50) <= 0) continue;
+      char byte = 0;
+      if (::recv(fd_, &byte, 1, 0) <= 0) break;
+      data.push_back(byte);
+    }
+    return data;
+  }
   // Reads one response whose end is the end of a Content-Length body.
   std::string ReadResponse(std::chrono::milliseconds limit = 5s) {
     std::string data;
@@ -307,6 +320,18 @@ TEST_F(ServerTest, DeclaredOversizedBodyIsRefusedBeforeReading) {
   const std::string reply = raw.ReadUntilClosed(5s, &closed);
   EXPECT_TRUE(closed);
   EXPECT_THAT(reply, StartsWith("HTTP/1.1 413"));
+}
+
+TEST_F(ServerTest, ExpectContinueGetsAnInterimResponse) {
+  StartServer();
+  RawSocket raw = RawSocket::Unix(socket_path_);
+  ASSERT_TRUE(raw.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Expect: 100-continue\r\nContent-Length: 7\r\n\r\n"));
+  EXPECT_EQ(raw.ReadUntil("\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(raw.Send(R"({"a":1})"));
+  const std::string reply = raw.ReadResponse();
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(reply, HasSubstr(R"({"a":1})"));
 }
 
 TEST_F(ServerTest, StalledClientIsDroppedWhileOthersAreServed) {
