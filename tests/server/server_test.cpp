@@ -298,6 +298,40 @@ TEST_F(ServerTest, GarbageRequestGets400AndClose) {
   EXPECT_THAT(reply, HasSubstr(R"("code":"invalid_argument")"));
 }
 
+TEST_F(ServerTest, MalformedRequestsNeverStopTheServer) {
+  StartServer({.read_timeout = 500ms});
+  const std::string cases[] = {
+      "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+      "GET / HTTP/1.1\r\nNoColonHere\r\n\r\n",
+      "G(T / HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET / HTTP/9.9\r\nHost: x\r\n\r\n",
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+      std::string("GET /\0 HTTP/1.1\r\n\r\n", 20),
+      "\r\n\r\n\r\n",
+      "GET /whoami?x=%ZZ HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET http://evil.example/whoami HTTP/1.1\r\nHost: x\r\n\r\n",
+  };
+  for (const std::string& request : cases) {
+    RawSocket raw = RawSocket::Unix(socket_path_);
+    ASSERT_TRUE(raw.connected());
+    raw.Send(request);
+    bool closed = false;
+    const std::string reply = raw.ReadUntilClosed(3s, &closed);
+    // Either a 4xx in the JSON error format, or the connection closed; never a 2xx or 5xx.
+    if (!reply.empty()) {
+      EXPECT_THAT(reply, StartsWith("HTTP/1.1 4")) << ::testing::PrintToString(request);
+      EXPECT_THAT(reply, HasSubstr(R"({"error":{"code":)")) << ::testing::PrintToString(request);
+    } else {
+      EXPECT_TRUE(closed) << ::testing::PrintToString(request);
+    }
+  }
+  Client client(UnixClient());
+  EXPECT_EQ(client.Request("GET", "/whoami")->status, 200);
+}
+
 TEST_F(ServerTest, OversizedHeadersGet431) {
   StartServer({.max_header_bytes = 2048});
   RawSocket raw = RawSocket::Tcp(server_->tcp_port());
