@@ -17,6 +17,8 @@
 #define WRIT_REQUIRES(...) WRIT_THREAD_ANNOTATION_(requires_capability(__VA_ARGS__))
 #define WRIT_ACQUIRE(...) WRIT_THREAD_ANNOTATION_(acquire_capability(__VA_ARGS__))
 #define WRIT_RELEASE(...) WRIT_THREAD_ANNOTATION_(release_capability(__VA_ARGS__))
+#define WRIT_RETURN_CAPABILITY(x) WRIT_THREAD_ANNOTATION_(lock_returned(x))
+#define WRIT_NO_THREAD_SAFETY_ANALYSIS WRIT_THREAD_ANNOTATION_(no_thread_safety_analysis)
 #define WRIT_EXCLUDES(...) WRIT_THREAD_ANNOTATION_(locks_excluded(__VA_ARGS__))
 
 namespace writ {

@@ -1,0 +1,119 @@
+// A thin, safe wrapper over one SQLite database file: WAL mode, synchronous=FULL (an acknowledged
+// write survives power loss), prepared statements, transactions and numbered per-component schema
+// migrations. Used by the SQLite implementations of the store interfaces; other modules reach
+// storage only through those interfaces (store/*.h).
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/mutex.h"
+#include "common/result.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace writ::store::sqlite {
+
+struct DatabaseOptions {
+  std::chrono::milliseconds busy_timeout{5000};  // wait this long for another writer's lock
+  bool read_only = false;
+};
+
+class Statement;
+
+// Thread-safety: a Database is one connection guarded by one mutex. Take `Lock` (or use
+// `Transaction`) around every use of statements; Statement methods REQUIRE the lock held.
+class Database {
+ public:
+  // Opens (creating if missing) the database at `path` and sets WAL, synchronous=FULL and
+  // foreign keys. Errors: kUnavailable if the file cannot be opened or is not a database.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path, const DatabaseOptions& options = {});
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Brings `component`'s schema to version migrations.size(): runs each migration whose number
+  // (1-based index) is above the recorded version, each in its own transaction with its record.
+  // Errors: kFailedPrecondition if the database records a newer version than the binary knows
+  // (the message says to upgrade writd); kUnavailable if a migration fails.
+  Status Migrate(std::string_view component, std::span<const std::string_view> migrations);
+
+  // Schema version recorded for `component` (0 if never migrated).
+  Result<int64_t> SchemaVersion(std::string_view component);
+
+  // Runs one or more SQL statements without results. REQUIRES: mu() held.
+  Status Exec(std::string_view sql) WRIT_REQUIRES(mu_);
+
+  // Compiles one statement. REQUIRES: mu() held while the Statement is used.
+  Result<Statement> Prepare(std::string_view sql) WRIT_REQUIRES(mu_);
+
+  Mutex& mu() WRIT_RETURN_CAPABILITY(mu_) { return mu_; }
+  sqlite3* handle() { return db_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Mutex mu_;
+  sqlite3* db_;
+  std::string path_;
+};
+
+// A prepared statement; binds are 1-based, columns 0-based (SQLite's convention).
+class Statement {
+ public:
+  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+  ~Statement();
+
+  Statement& Bind(int index, std::string_view text);
+  Statement& Bind(int index, int64_t value);
+  Statement& BindBlob(int index, std::string_view bytes);
+  Statement& BindNull(int index);
+  Statement& BindOptional(int index, const std::optional<std::string>& text);  // NULL when empty
+
+  // Advances to the next row: true if a row is available, false when done.
+  // Errors: kConflict on a UNIQUE/PRIMARY KEY violation; kUnavailable on I/O or busy failures.
+  Result<bool> Step();
+  // Steps to completion, expecting no rows.
+  Status Run();
+  // Clears bindings and rewinds, for reuse.
+  void Reset();
+
+  int64_t ColumnInt(int column) const;
+  std::string ColumnText(int column) const;
+  std::string ColumnBlob(int column) const;
+  bool ColumnIsNull(int column) const;
+
+ private:
+  friend class Database;
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+// BEGIN IMMEDIATE on construction (taking db.mu()), ROLLBACK on destruction unless Commit()
+// succeeded. Commit returns only once the transaction is durable (synchronous=FULL).
+class WRIT_SCOPED_CAPABILITY Transaction {
+ public:
+  // Errors are reported by Begin: kUnavailable if the write lock cannot be taken.
+  explicit Transaction(Database& db) WRIT_ACQUIRE(db.mu());
+  ~Transaction() WRIT_RELEASE();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  // The analysis cannot see that a Transaction holds db.mu() from construction to destruction.
+  Status Begin() WRIT_NO_THREAD_SAFETY_ANALYSIS;
+  Status Commit() WRIT_NO_THREAD_SAFETY_ANALYSIS;
+
+ private:
+  Database& db_;
+  bool open_ = false;
+};
+
+}  // namespace writ::store::sqlite

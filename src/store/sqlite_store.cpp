@@ -1,0 +1,17 @@
+#include "store/sqlite_store.h"
+
+#include "store/sqlite/database.h"
+#include "store/sqlite/identity_store.h"
+
+namespace writ::store {
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore());
+  WRIT_ASSIGN_OR_RETURN(store->database_, sqlite::Database::Open(path));
+  WRIT_ASSIGN_OR_RETURN(store->identities_, sqlite::OpenIdentityStore(*store->database_));
+  return store;
+}
+
+SqliteStore::~SqliteStore() = default;
+
+}  // namespace writ::store
