@@ -53,6 +53,9 @@ using BeastResponse = bhttp::response<bhttp::string_body>;
 constexpr size_t kMaxRequestIdBytes = 128;
 constexpr std::chrono::milliseconds kForcedCloseWait{2'000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+constexpr std::chrono::milliseconds kLingerTime{1'000};
+constexpr size_t kMaxLingerBytes = 4 << 20;
+constexpr size_t kLingerChunkBytes = 16 << 10;
 
 // The client's X-Request-ID when it is short visible ASCII, else a new UUIDv7.
 std::string RequestIdFor(const BeastRequest& request) {
@@ -368,6 +371,15 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
           log::Info("rejected request", {{"status", failure->status},
                                          {"reason", failure->message},
                                          {"peer", PeerFieldForLog(session->peer)}});
+          // Lingering close: read and drop what the client is still sending (bounded), so that
+          // closing with unread input does not reset the connection before it reads the answer.
+          beast::error_code ignored;
+          stream.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+          stream.expires_after(kLingerTime);
+          std::vector<char> scratch(kLingerChunkBytes);
+          for (size_t drained = 0; drained < kMaxLingerBytes && !ignored;) {
+            drained += co_await stream.async_read_some(asio::buffer(scratch), asio::redirect_error(use_awaitable, ignored));
+          }
         }
         break;
       }

@@ -269,6 +269,15 @@ TEST_F(ServerTest, ErrorStatusesUseTheJsonFormat) {
   EXPECT_EQ(after->status, 200);
 }
 
+TEST_F(ServerTest, ClientSeesThe413EvenForAHugeBody) {
+  StartServer({.max_body_bytes = 1024});
+  Client client(UnixClient());
+  auto too_big = client.RequestRaw("POST", "/echo", "application/json", std::string(3 << 20, ' '));
+  ASSERT_THAT(too_big, IsOk());
+  EXPECT_EQ(too_big->status, 413);
+  EXPECT_THAT(too_big->body, HasSubstr("exceeds 1024 bytes"));
+}
+
 TEST_F(ServerTest, TooDeepJsonIs400) {
   StartServer({.max_json_depth = 4});
   Client client(UnixClient());
