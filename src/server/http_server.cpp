@@ -97,15 +97,33 @@ std::optional<ProtocolFailure> DescribeReadError(const beast::error_code& error,
   return std::nullopt;  // timeout, reset, closed by Stop
 }
 
+bool IsSafeHeaderText(std::string_view text) {
+  return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// The wire form of `response`. A handler's impossible status becomes 500, and header fields that
+// would split the response (CR, LF, NUL) are dropped, both logged: never a malformed answer.
 BeastResponse ToBeast(const Response& response, unsigned version, bool keep_alive, const std::string& request_id) {
   BeastResponse out;
   out.version(version == 10 ? 10 : 11);
-  out.result(static_cast<unsigned>(response.status));
-  const std::string_view reason = ReasonPhrase(response.status);
+  int status = response.status;
+  if (status < 200 || status > 599) {
+    log::Error("handler returned an invalid HTTP status", {{"status", status}, {"request_id", request_id}});
+    status = 500;
+  }
+  out.result(static_cast<unsigned>(status));
+  const std::string_view reason = ReasonPhrase(status);
   if (!reason.empty()) out.reason(beast::string_view(reason.data(), reason.size()));
-  for (const auto& [name, value] : response.headers.entries()) out.insert(name, value);
+  for (const auto& [name, value] : response.headers.entries()) {
+    if (name.empty() || !IsSafeHeaderText(name) || name.find(':') != std::string::npos || !IsSafeHeaderText(value)) {
+      log::Error("handler returned an invalid header field; dropped", {{"request_id", request_id}});
+      continue;
+    }
+    out.insert(name, value);
+  }
   if (!request_id.empty()) out.set("X-Request-ID", request_id);
-  out.body() = response.body;
+  // 204 and 304 carry no body (RFC 9110).
+  if (status != 204 && status != 304) out.body() = response.body;
   out.keep_alive(keep_alive);
   out.prepare_payload();
   return out;

@@ -155,6 +155,14 @@ class ServerTest : public ::testing::Test {
       return JsonResponse(200, body);
     });
     router_.Get("/throw", [](const Request&) -> Result<Response> { throw std::runtime_error("boom"); });
+    router_.Get("/bad-response", [](const Request& request) -> Result<Response> {
+      Response response;
+      response.status = request.query.Get("status") ? std::stoi(std::string(*request.query.Get("status"))) : 200;
+      response.headers.Add("X-Injected", "a\r\nSet-Cookie: evil=1");
+      response.headers.Add("X-Fine", "yes");
+      response.body = "text";
+      return response;
+    });
     router_.Get("/slow", [this](const Request&) -> Result<Response> {
       slow_entered_.set_value();
       release_slow_.wait();
@@ -293,6 +301,24 @@ TEST_F(ServerTest, HandlerExceptionIs500AndServingGoesOn) {
   ASSERT_THAT(thrown, IsOk());
   EXPECT_EQ(thrown->status, 500);
   EXPECT_EQ(client.Request("GET", "/whoami")->status, 200);
+}
+
+TEST_F(ServerTest, BadHandlerResponsesAreSanitised) {
+  StartServer();
+  Client client(UnixClient());
+  auto response = client.Request("GET", "/bad-response");
+  ASSERT_THAT(response, IsOk());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_FALSE(response->headers.Has("X-Injected"));
+  EXPECT_FALSE(response->headers.Has("Set-Cookie"));
+  EXPECT_EQ(response->headers.Get("X-Fine"), "yes");
+  EXPECT_EQ(client.Request("GET", "/bad-response?status=1000")->status, 500);
+  EXPECT_EQ(client.Request("GET", "/bad-response?status=100")->status, 500);
+  auto no_content = client.Request("GET", "/bad-response?status=204");
+  ASSERT_THAT(no_content, IsOk());
+  EXPECT_EQ(no_content->status, 204);
+  EXPECT_EQ(no_content->body, "");
+  EXPECT_EQ(client.Request("GET", "/whoami")->status, 200);  // the connection is still good
 }
 
 TEST_F(ServerTest, GarbageRequestGets400AndClose) {
