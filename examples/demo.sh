@@ -3,7 +3,7 @@
 # bots, and two agents owned by that human. Idempotent: what exists already is left alone.
 set -euo pipefail
 writ=${1:-writ}
-me=$(id -un | tr -c 'A-Za-z0-9._-\n' '-')
+me=$(id -un | tr -c 'A-Za-z0-9._\n-' '-')
 
 create() {
   local name=$1

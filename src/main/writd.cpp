@@ -9,21 +9,39 @@
 #include <CLI/CLI.hpp>
 
 #include "common/result.h"
+#include "identity/registry.h"
 #include "server/config.h"
 #include "server/daemon.h"
+#include "server/identity_api.h"
+#include "store/sqlite_store.h"
 
 namespace {
 
-// Adds every module's HTTP API to the daemon. /healthz and /readyz are built in.
-writ::Status RegisterRoutes(writ::server::Daemon& daemon) {
-  (void)daemon;
+// The modules behind the API. Declared before the daemon is run and destroyed after it stops,
+// so no handler outlives what it uses.
+struct Services {
+  std::unique_ptr<writ::store::SqliteStore> store;
+  std::unique_ptr<writ::identity::Registry> registry;
+  writ::server::AdminAccess admin;
+};
+
+// Opens the embedded store in the data dir and adds every module's HTTP API to the daemon.
+// /healthz and /readyz are built in.
+writ::Status RegisterRoutes(writ::server::Daemon& daemon, Services& services) {
+  const writ::server::Config& config = daemon.config();
+  WRIT_ASSIGN_OR_RETURN(services.store, writ::store::SqliteStore::Open(config.data_dir + "/writ.db"));
+  WRIT_ASSIGN_OR_RETURN(services.registry, writ::identity::Registry::Create(services.store->identities(),
+                                                                           {.trust_domain = config.trust_domain}));
+  services.admin.uids = config.admin_uids;
+  writ::server::AddIdentityRoutes(daemon.router(), *services.registry, services.admin);
   return writ::Ok();
 }
 
 writ::Status RunDaemon(const std::optional<std::string>& config_path, const writ::server::ConfigOverrides& overrides) {
   WRIT_ASSIGN_OR_RETURN(writ::server::Config config, writ::server::LoadConfig(config_path, overrides));
+  Services services;
   WRIT_ASSIGN_OR_RETURN(auto daemon, writ::server::Daemon::Open(std::move(config)));
-  WRIT_RETURN_IF_ERROR(RegisterRoutes(*daemon));
+  WRIT_RETURN_IF_ERROR(RegisterRoutes(*daemon, services));
   return daemon->Run();
 }
 

@@ -1,0 +1,24 @@
+// The admin JSON API of the identity registry:
+//   POST   /v1/identities                              create   (body: identity, optional "reason")
+//   GET    /v1/identities?kind=&state=&owner=&tier=&after=&limit=   list (paged: "next" cursor)
+//   GET    /v1/identities/{kind}/{name}                 get
+//   PATCH  /v1/identities/{kind}/{name}                 update   (body: fields, optional "reason",
+//                                                                 "expected_version")
+//   POST   /v1/identities/{kind}/{name}/{transition}    suspend | resume | revoke | retire
+//                                                                (optional body {"reason"})
+//   GET    /v1/identities/{kind}/{name}/history         every version, oldest first
+// Every route requires an administrator (server/admin.h). Formats: docs/api.md.
+#pragma once
+#include "server/admin.h"
+#include "server/router.h"
+
+namespace writ::identity {
+class Registry;
+}
+
+namespace writ::server {
+
+// Adds the routes above. `registry` and `access` are borrowed: they must outlive `router`.
+void AddIdentityRoutes(Router& router, identity::Registry& registry, const AdminAccess& access);
+
+}  // namespace writ::server
