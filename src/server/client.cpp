@@ -202,6 +202,8 @@ class Client::Impl {
 
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
 
 Result<ClientResponse> Client::Request(std::string_view method, std::string_view target,
                                        const std::optional<json::Value>& body, const Headers& headers) {

@@ -163,6 +163,11 @@ class ServerTest : public ::testing::Test {
       response.body = "text";
       return response;
     });
+    router_.Get("/big", [](const Request&) -> Result<Response> {
+      Response response;
+      response.body = std::string(8 << 20, 'x');
+      return response;
+    });
     router_.Get("/slow", [this](const Request&) -> Result<Response> {
       slow_entered_.set_value();
       release_slow_.wait();
@@ -418,6 +423,36 @@ TEST_F(ServerTest, StalledClientIsDroppedWhileOthersAreServed) {
   EXPECT_TRUE(WaitFor([&] { return server_->open_connections() <= 1; }));
 }
 
+TEST_F(ServerTest, TricklingClientIsDroppedAtTheReadTimeout) {
+  StartServer({.read_timeout = 300ms});
+  RawSocket raw = RawSocket::Unix(socket_path_);
+  const std::string request = "GET /whoami HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(200, 'p');
+  const auto started = std::chrono::steady_clock::now();
+  bool dropped = false;
+  for (const char byte : request) {  // one byte every 20 ms: each read progresses, the request never ends
+    if (!raw.Send(std::string_view(&byte, 1))) {
+      dropped = true;
+      break;
+    }
+    bool closed = false;
+    raw.ReadUntilClosed(20ms, &closed);
+    if (closed) {
+      dropped = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(dropped);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+}
+
+TEST_F(ServerTest, ClientThatNeverReadsIsDroppedAtTheWriteTimeout) {
+  StartServer({.write_timeout = 300ms});
+  RawSocket raw = RawSocket::Unix(socket_path_);
+  ASSERT_TRUE(raw.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(WaitFor([&] { return server_->open_connections() == 1; }));
+  EXPECT_TRUE(WaitFor([&] { return server_->open_connections() == 0; }));
+}
+
 TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
   StartServer({.read_timeout = 200ms});
   RawSocket raw = RawSocket::Tcp(server_->tcp_port());
@@ -513,6 +548,11 @@ TEST_F(ServerTest, RefusesAPathThatIsNotASocket) {
   EXPECT_THAT(HttpServer::Start({.unix_socket_path = socket_path_}, router_),
               FailsWith(Code::kUnavailable, HasSubstr("not a socket")));
   EXPECT_TRUE(std::filesystem::exists(socket_path_));
+}
+
+TEST_F(ServerTest, TooLongSocketPathIsInvalid) {
+  EXPECT_THAT(HttpServer::Start({.unix_socket_path = "/tmp/" + std::string(200, 's')}, router_),
+              FailsWith(Code::kInvalidArgument, HasSubstr("too long")));
 }
 
 TEST_F(ServerTest, NeedsAListener) {
