@@ -201,7 +201,8 @@ class HttpServer::Impl {
 
   // Destroyed explicitly in Stop(), acceptors before the io_context.
   std::unique_ptr<asio::io_context> ioc_ = std::make_unique<asio::io_context>();
-  std::optional<asio::strand<asio::io_context::executor_type>> accept_strand_ = asio::make_strand(*ioc_);
+  // Reset in Stop() before ioc_: a strand's destructor uses a service the io_context owns.
+  std::optional<asio::strand<asio::io_context::executor_type>> accept_strand_{asio::make_strand(*ioc_)};
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor_;
   std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor_;
   std::vector<std::thread> threads_;
