@@ -29,6 +29,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -51,6 +53,9 @@ using BeastResponse = bhttp::response<bhttp::string_body>;
 constexpr size_t kMaxRequestIdBytes = 128;
 constexpr std::chrono::milliseconds kForcedCloseWait{2'000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+constexpr std::chrono::milliseconds kLingerTime{1'000};
+constexpr size_t kMaxLingerBytes = 4 << 20;
+constexpr size_t kLingerChunkBytes = 16 << 10;
 
 // The client's X-Request-ID when it is short visible ASCII, else a new UUIDv7.
 std::string RequestIdFor(const BeastRequest& request) {
@@ -92,15 +97,33 @@ std::optional<ProtocolFailure> DescribeReadError(const beast::error_code& error,
   return std::nullopt;  // timeout, reset, closed by Stop
 }
 
+bool IsSafeHeaderText(std::string_view text) {
+  return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// The wire form of `response`. A handler's impossible status becomes 500, and header fields that
+// would split the response (CR, LF, NUL) are dropped, both logged: never a malformed answer.
 BeastResponse ToBeast(const Response& response, unsigned version, bool keep_alive, const std::string& request_id) {
   BeastResponse out;
   out.version(version == 10 ? 10 : 11);
-  out.result(static_cast<unsigned>(response.status));
-  const std::string_view reason = ReasonPhrase(response.status);
+  int status = response.status;
+  if (status < 200 || status > 599) {
+    log::Error("handler returned an invalid HTTP status", {{"status", status}, {"request_id", request_id}});
+    status = 500;
+  }
+  out.result(static_cast<unsigned>(status));
+  const std::string_view reason = ReasonPhrase(status);
   if (!reason.empty()) out.reason(beast::string_view(reason.data(), reason.size()));
-  for (const auto& [name, value] : response.headers.entries()) out.insert(name, value);
+  for (const auto& [name, value] : response.headers.entries()) {
+    if (name.empty() || !IsSafeHeaderText(name) || name.find(':') != std::string::npos || !IsSafeHeaderText(value)) {
+      log::Error("handler returned an invalid header field; dropped", {{"request_id", request_id}});
+      continue;
+    }
+    out.insert(name, value);
+  }
   if (!request_id.empty()) out.set("X-Request-ID", request_id);
-  out.body() = response.body;
+  // 204 and 304 carry no body (RFC 9110).
+  if (status != 204 && status != 304) out.body() = response.body;
   out.keep_alive(keep_alive);
   out.prepare_payload();
   return out;
@@ -347,7 +370,16 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
       parser.body_limit(options_.max_body_bytes);
       beast::error_code error;
       stream.expires_after(options_.read_timeout);
-      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, error));
+      co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, error));
+      if (!error && !parser.is_done()) {
+        // curl and others wait (about a second) for this before sending a larger body.
+        const auto expect = parser.get().find(bhttp::field::expect);
+        if (expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
+          bhttp::response<bhttp::empty_body> proceed{bhttp::status::continue_, 11};
+          co_await bhttp::async_write(stream, proceed, asio::redirect_error(use_awaitable, error));
+        }
+        if (!error) co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, error));
+      }
       if (error) {
         const std::optional<ProtocolFailure> failure = DescribeReadError(error, options_);
         if (failure) {
@@ -358,6 +390,15 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
           log::Info("rejected request", {{"status", failure->status},
                                          {"reason", failure->message},
                                          {"peer", PeerFieldForLog(session->peer)}});
+          // Lingering close: read and drop what the client is still sending (bounded), so that
+          // closing with unread input does not reset the connection before it reads the answer.
+          beast::error_code ignored;
+          stream.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+          stream.expires_after(kLingerTime);
+          std::vector<char> scratch(kLingerChunkBytes);
+          for (size_t drained = 0; drained < kMaxLingerBytes && !ignored;) {
+            drained += co_await stream.async_read_some(asio::buffer(scratch), asio::redirect_error(use_awaitable, ignored));
+          }
         }
         break;
       }
