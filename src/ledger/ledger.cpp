@@ -4,6 +4,10 @@
 #include <deque>
 #include <thread>
 
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include "common/ids.h"
@@ -45,6 +49,21 @@ class NativeWait {
  private:
   std::unique_lock<std::mutex> lock_;
 };
+
+// Writes `content` to `path` through a temporary file and rename, so readers never see half a note.
+Status WriteFileAtomically(const std::string& path, const std::string& content) {
+  std::string temporary = path + ".tmp";
+  std::FILE* file = std::fopen(temporary.c_str(), "wb");
+  if (file == nullptr) return Fail(Code::kUnavailable, fmt::format("cannot write checkpoint file `{}`", temporary));
+  bool ok = std::fwrite(content.data(), 1, content.size(), file) == content.size();
+  ok = std::fflush(file) == 0 && ok;
+  ok = ::fsync(::fileno(file)) == 0 && ok;
+  ok = std::fclose(file) == 0 && ok;
+  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return Fail(Code::kUnavailable, fmt::format("cannot write checkpoint file `{}`", path));
+  }
+  return Ok();
+}
 
 Result<StoredEvent> ToStored(const store::LedgerRow& row) {
   WRIT_ASSIGN_OR_RETURN(DecodedEvent decoded, DecodeLeaf(row.data));
@@ -98,11 +117,14 @@ class Ledger::Impl {
       MutexLock lock(tree_mu_);
       WRIT_RETURN_IF_ERROR(tree_.Restore(size, nodes, tail));
     }
+    Hash prev{};
     if (size > 0) {
       WRIT_ASSIGN_OR_RETURN(std::vector<Hash> last, ReadLeafHashes(size - 1, size));
-      prev_ = last.at(0);
-    } else {
-      prev_ = Hash{};
+      prev = last.at(0);
+    }
+    {
+      MutexLock lock(tree_mu_);
+      prev_ = prev;
     }
     // The stored tree must still produce the last signed root.
     WRIT_ASSIGN_OR_RETURN(std::optional<store::LedgerCheckpointRow> latest, store_.LatestCheckpoint());
@@ -113,6 +135,11 @@ class Ledger::Impl {
       }
       WRIT_ASSIGN_OR_RETURN(Note note, ParseNote(latest->note));
       WRIT_ASSIGN_OR_RETURN(struct Checkpoint checkpoint, ParseCheckpoint(note.text));
+      if (checkpoint.origin != options_.origin) {
+        return Fail(Code::kFailedPrecondition,
+                    fmt::format("the ledger's checkpoints are for origin `{}`, not `{}`", checkpoint.origin,
+                                options_.origin));
+      }
       Result<Hash> root = Fail(Code::kInternal, "unset");
       {
         MutexLock lock(tree_mu_);
@@ -122,9 +149,13 @@ class Ledger::Impl {
         return Fail(Code::kDataLoss, fmt::format("the stored tree does not match the checkpoint at size {}",
                                                  checkpoint.size));
       }
+      MutexLock lock(checkpoint_mu_);
       last_checkpoint_size_ = checkpoint.size;
     }
-    last_checkpoint_time_ = clock_.Now();
+    {
+      MutexLock lock(checkpoint_mu_);
+      last_checkpoint_time_ = clock_.Now();
+    }
     {
       MutexLock lock(mu_);
       next_index_ = size;
@@ -404,7 +435,8 @@ class Ledger::Impl {
       .origin = options_.origin, .size = size, .root = root, .extensions = {}
     };
     WRIT_ASSIGN_OR_RETURN(std::string note, options_.signer->Sign(checkpoint.Text()));
-    WRIT_RETURN_IF_ERROR(store_.PutCheckpoint({size, std::move(note), ToUnixMillis(now)}));
+    WRIT_RETURN_IF_ERROR(store_.PutCheckpoint({size, note, ToUnixMillis(now)}));
+    if (!options_.checkpoint_file.empty()) WRIT_RETURN_IF_ERROR(WriteFileAtomically(options_.checkpoint_file, note));
     last_checkpoint_size_ = size;
     last_checkpoint_time_ = now;
     return Ok();

@@ -44,6 +44,8 @@ struct LedgerOptions {
   const NoteSigner* signer = nullptr;         // REQUIRED; borrowed, must outlive the Ledger
   const Clock* clock = nullptr;               // borrowed; nullptr = SystemClock()
   int cached_level = 4;                       // MerkleTree memory: 2^(6-level) bytes per event
+  // When set, every new checkpoint is also written to this file (replaced atomically) for witnesses.
+  std::string checkpoint_file;
 };
 
 struct Receipt {
@@ -78,8 +80,9 @@ class Ledger {
  public:
   // Opens the ledger kept in `store` (borrowed: it must outlive the Ledger): restores the tree from
   // its stored nodes (no rehashing) and checks it against the last signed checkpoint.
-  // Errors: kInvalidArgument without a signer; kDataLoss if the stored tree does not match the
-  // last checkpoint or events it covers are missing; kUnavailable if the store fails.
+  // Errors: kInvalidArgument without a signer; kFailedPrecondition if the last checkpoint was
+  // signed for another origin (a log never changes its name); kDataLoss if the stored tree does not
+  // match the last checkpoint or events it covers are missing; kUnavailable if the store fails.
   static Result<std::unique_ptr<Ledger>> Open(const LedgerOptions& options, store::LedgerStore& store);
 
   // Appends `event` (filling id and time when empty). Strict: returns once durable.

@@ -1,6 +1,8 @@
 #include "ledger/ledger.h"
 
 #include <atomic>
+#include <fstream>
+#include <sstream>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -107,6 +109,41 @@ TEST_F(LedgerTest, AppendAsyncCallsBackOnceDurable) {
   bool refused = false;
   ledger->AppendAsync(bad, [&](Result<Receipt> receipt) { refused = !receipt.has_value(); });
   EXPECT_TRUE(refused);
+}
+
+TEST_F(LedgerTest, CheckpointFileAndVerifyProgress) {
+  TestStore store(dir_.file("writ.db"));
+  LedgerOptions options = Options();
+  options.checkpoint_file = dir_.file("checkpoint.txt");
+  auto ledger = Ledger::Open(options, *store.ledger).value();
+  for (int i = 0; i < 25; ++i) ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
+  std::string note = ledger->Checkpoint().value();
+  std::ifstream in(options.checkpoint_file);
+  std::stringstream file;
+  file << in.rdbuf();
+  EXPECT_EQ(file.str(), note);
+  std::vector<uint64_t> progress;
+  auto report = Verify(*store.ledger, {.verifiers = verifiers_, .trusted_checkpoint = note,
+                                       .progress = [&](uint64_t done, uint64_t total) {
+                                         EXPECT_EQ(total, 25u);
+                                         progress.push_back(done);
+                                       },
+                                       .progress_every = 10});
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok());
+  EXPECT_EQ(progress, (std::vector<uint64_t>{10, 20, 25}));
+}
+
+TEST_F(LedgerTest, OpenRefusesAnotherOrigin) {
+  TestStore store(dir_.file("writ.db"));
+  {
+    auto ledger = OpenLedger(store);
+    ASSERT_THAT(ledger->Append(MakeEvent(1)), IsOk());
+    ASSERT_THAT(ledger->Checkpoint(), IsOk());
+  }
+  LedgerOptions options = Options();
+  options.origin = "someone.else/log";
+  EXPECT_THAT(Ledger::Open(options, *store.ledger), FailsWith(Code::kFailedPrecondition));
 }
 
 TEST_F(LedgerTest, ReopenRestoresTheTreeAndContinues) {
