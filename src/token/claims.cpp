@@ -43,6 +43,7 @@ std::string SerializeClaims(const Claims& claims) {
   w.Key("exp").Int(claims.exp).Key("iat").Int(claims.iat).Key("nbf").Int(claims.nbf).Key("jti").String(claims.jti);
   if (!claims.task.empty()) w.Key("task").String(claims.task);
   if (!claims.scope.empty()) w.Key("scope").String(claims.scope);
+  if (!claims.act.is_null()) w.Key("act").Json(claims.act);
   w.EndObject();
   return w.Take();
 }
@@ -64,6 +65,7 @@ json::Value ClaimsToJson(const Claims& claims) {
   value.Set("jti", claims.jti);
   if (!claims.task.empty()) value.Set("task", claims.task);
   if (!claims.scope.empty()) value.Set("scope", claims.scope);
+  if (!claims.act.is_null()) value.Set("act", claims.act);
   return value;
 }
 
@@ -99,6 +101,16 @@ TokenResult<Claims> ParseClaims(std::string_view text) {
   } else {
     return Reject(TokenErrorKind::kMalformed, "claim `aud` must be a string or a non-empty array of strings");
   }
+  if (const json::Value* act = payload->Find("act"); act != nullptr) {
+    // Each level must be an object naming its actor.
+    for (const json::Value* level = act; level != nullptr; level = level->Find("act")) {
+      const json::Value* actor = level->Find("sub");
+      if (!level->is_object() || actor == nullptr || !actor->is_string()) {
+        return Reject(TokenErrorKind::kMalformed, "claim `act` must be an object with a string `sub` at every level");
+      }
+    }
+    claims.act = *act;
+  }
   auto exp = TimeClaim(*payload, "exp", true, 0);
   if (!exp) return tl::unexpected(exp.error());
   claims.exp = *exp;
@@ -109,6 +121,19 @@ TokenResult<Claims> ParseClaims(std::string_view text) {
   if (!nbf) return tl::unexpected(nbf.error());
   claims.nbf = *nbf;
   return claims;
+}
+
+size_t DelegationDepth(const json::Value& act) {
+  size_t depth = 0;
+  for (const json::Value* level = &act; level != nullptr && level->is_object() && depth < 64; level = level->Find("act")) {
+    ++depth;
+  }
+  return depth;
+}
+
+std::string CurrentActor(const Claims& claims) {
+  const json::Value* actor = claims.act.Find("sub");
+  return actor != nullptr && actor->is_string() ? actor->as_string() : std::string();
 }
 
 std::string AgentNameFromSpiffeId(std::string_view spiffe_id, std::string_view trust_domain) {

@@ -21,6 +21,9 @@ struct Claims {
   std::string jti;                // UUIDv7
   std::string task;               // "" = none
   std::string scope;              // space-separated; "" = none
+  // RFC 8693 delegation: {"sub":<actor>,"act":{...earlier actors}} (the outermost is the current
+  // actor); null when the token was not obtained by exchange.
+  json::Value act;
 
   friend bool operator==(const Claims&, const Claims&) = default;
 };
@@ -34,6 +37,12 @@ json::Value ClaimsToJson(const Claims& claims);
 // Parses a JWT payload. Required: iss, sub, aud (string or non-empty array of strings), exp, iat,
 // jti; nbf defaults to iat. Unknown claims are ignored. Errors: kMalformed naming the claim.
 TokenResult<Claims> ParseClaims(std::string_view payload);
+
+// Number of nested actors in `act` (0 for null). Stops counting past 64.
+size_t DelegationDepth(const json::Value& act);
+
+// The `sub` of the outermost actor, or "" when there is none.
+std::string CurrentActor(const Claims& claims);
 
 // The agent name in `spiffe_id` when it is spiffe://<trust_domain>/agent/<name>, else "".
 std::string AgentNameFromSpiffeId(std::string_view spiffe_id, std::string_view trust_domain);

@@ -51,7 +51,11 @@ Revocations::Status Revocations::Check(const Claims& claims) const {
   if (!jtis_.empty() && jtis_.find(claims.jti) != jtis_.end()) return Status::kByJti;
   if (subjects_.empty()) return Status::kNotRevoked;
   const auto subject = subjects_.find(claims.sub);
-  return subject != subjects_.end() && claims.iat <= subject->second ? Status::kBySubject : Status::kNotRevoked;
+  if (subject != subjects_.end() && claims.iat <= subject->second) return Status::kBySubject;
+  if (claims.act.is_null()) return Status::kNotRevoked;
+  // A delegated token dies with its current actor's tokens too.
+  const auto actor = subjects_.find(CurrentActor(claims));
+  return actor != subjects_.end() && claims.iat <= actor->second ? Status::kBySubject : Status::kNotRevoked;
 }
 
 bool Revocations::IsJtiRevoked(std::string_view jti) const {

@@ -55,15 +55,12 @@ TokenResult<void> Verifier::CheckRevocation(const Claims& claims) const {
   const Revocations::Status status = revocations_.Check(claims);
   if (status == Revocations::Status::kNotRevoked) return {};
   if (status == Revocations::Status::kBySubject) {
-    // Rare path (a refusal): say whether the identity itself is no longer active.
-    const std::string agent = AgentNameFromSpiffeId(claims.sub, options_.trust_domain);
-    auto identity = registry_.Get(identity::Kind::kAgent, agent);
-    if (!identity || identity->state != identity::State::kActive) {
-      return Reject(TokenErrorKind::kIdentityInactive,
-                    fmt::format("agent `{}` is {}", agent,
-                                identity ? identity::StateName(identity->state) : std::string_view("gone")));
+    // Rare path (a refusal): say whether the identity (or the current actor) is no longer active.
+    if (auto active = CheckActive(claims.sub); !active) return active;
+    if (!claims.act.is_null()) {
+      if (auto active = CheckActive(CurrentActor(claims)); !active) return active;
     }
-    return Reject(TokenErrorKind::kRevoked, fmt::format("every token of agent `{}` issued before its revocation was revoked", agent));
+    return Reject(TokenErrorKind::kRevoked, fmt::format("token `{}` was revoked with every earlier token of its agent", claims.jti));
   }
   return Reject(TokenErrorKind::kRevoked, fmt::format("token `{}` was revoked", claims.jti));
 }
@@ -125,16 +122,13 @@ TokenResult<std::shared_ptr<const VerifiedToken>> Verifier::VerifyCold(std::stri
                                                           claims->jti, options_.trust_domain));
   }
   if (auto revoked = CheckRevocation(*claims); !revoked) return tl::unexpected(std::move(revoked).error());
-  auto identity = registry_.Get(identity::Kind::kAgent, agent);
-  if (!identity) {
-    if (identity.error().code == Code::kNotFound) {
-      return Reject(TokenErrorKind::kIdentityInactive, fmt::format("agent `{}` no longer exists", agent));
+  if (auto active = CheckActive(claims->sub); !active) return tl::unexpected(std::move(active).error());
+  if (!claims->act.is_null()) {
+    if (DelegationDepth(claims->act) > options_.max_delegation_depth) {
+      return Reject(TokenErrorKind::kMalformed, fmt::format("token `{}` has a delegation chain deeper than {}", claims->jti,
+                                                            options_.max_delegation_depth));
     }
-    return Reject(TokenErrorKind::kUnavailable, fmt::format("agent `{}` could not be read", agent));
-  }
-  if (identity->state != identity::State::kActive) {
-    return Reject(TokenErrorKind::kIdentityInactive,
-                  fmt::format("agent `{}` is {}", agent, identity::StateName(identity->state)));
+    if (auto active = CheckActive(CurrentActor(*claims)); !active) return tl::unexpected(std::move(active).error());
   }
   auto verified = std::make_shared<VerifiedToken>();
   const TimePoint exp_deadline = TimePoint(std::chrono::seconds(claims->exp + skew + 1));
@@ -143,6 +137,25 @@ TokenResult<std::shared_ptr<const VerifiedToken>> Verifier::VerifyCold(std::stri
   verified->agent = std::move(agent);
   verified->kid = key->kid;
   return std::shared_ptr<const VerifiedToken>(std::move(verified));
+}
+
+TokenResult<void> Verifier::CheckActive(const std::string& spiffe_id) const {
+  const std::string agent = AgentNameFromSpiffeId(spiffe_id, options_.trust_domain);
+  if (agent.empty()) {
+    return Reject(TokenErrorKind::kMalformed, fmt::format("`{}` is not an agent of trust domain `{}`",
+                                                          std::string_view(spiffe_id).substr(0, 128), options_.trust_domain));
+  }
+  auto identity = registry_.Get(identity::Kind::kAgent, agent);
+  if (!identity) {
+    if (identity.error().code == Code::kNotFound) {
+      return Reject(TokenErrorKind::kIdentityInactive, fmt::format("agent `{}` no longer exists", agent));
+    }
+    return Reject(TokenErrorKind::kUnavailable, fmt::format("agent `{}` could not be read", agent));
+  }
+  if (identity->state != identity::State::kActive) {
+    return Reject(TokenErrorKind::kIdentityInactive, fmt::format("agent `{}` is {}", agent, identity::StateName(identity->state)));
+  }
+  return {};
 }
 
 TokenResult<Claims> Verifier::VerifySignatureOnly(std::string_view token) const {

@@ -33,6 +33,7 @@ struct VerifierOptions {
   std::chrono::seconds max_skew{30};           // tolerance for exp, nbf and iat
   JwsLimits limits;                            // size and depth bounds
   size_t cache_capacity = 1 << 16;             // verified tokens kept (across all shards)
+  size_t max_delegation_depth = 4;             // nested `act` levels accepted
   const Clock* clock = nullptr;                // borrowed; nullptr = SystemClock()
 };
 
@@ -84,6 +85,8 @@ class Verifier {
   // The rejection for revoked `claims`: kIdentityInactive when the whole identity was revoked
   // because it left the active state, else kRevoked. Nothing when not revoked.
   TokenResult<void> CheckRevocation(const Claims& claims) const;
+  // kIdentityInactive unless `spiffe_id` names an active agent of the trust domain.
+  TokenResult<void> CheckActive(const std::string& spiffe_id) const;
   TokenResult<void> CheckUse(const VerifiedToken& verified, const std::string_view* audience, TimePoint now) const;
   void Insert(const crypto::Sha256Digest& digest, std::shared_ptr<const VerifiedToken> verified, TimePoint now) const;
 
