@@ -5,9 +5,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <ostream>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -48,13 +50,15 @@ Result<std::string> MakeTokenDir() {
   return pattern;
 }
 
-// Writes `token` to `path` atomically with mode 0600.
-Status WriteTokenFile(const std::string& path, const std::string& token) {
+// Writes `token` to `path` atomically with mode 0600, owned by `uid`/`gid` when given.
+Status WriteTokenFile(const std::string& path, const std::string& token, std::optional<uid_t> uid,
+                      std::optional<gid_t> gid) {
   const std::string temp = path + ".new";
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Fail(Code::kUnavailable, fmt::format("cannot write the token file: {}", std::strerror(errno)));
   const std::string line = token + "\n";
-  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fchmod(fd, 0600) == 0;
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                       ::fchmod(fd, 0600) == 0 && (!uid || ::fchown(fd, *uid, *gid) == 0);
   ::close(fd);
   if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
     ::unlink(temp.c_str());
@@ -132,9 +136,31 @@ int Run(const GlobalOptions& global, const RunOptions& options, std::ostream& er
     err << "writ run: removed ambient credentials from the command's environment: " << names
         << " (keep one with --keep-env NAME)\n";
   }
+  // As root, the command runs as the agent's uid (and gid) from its selectors, never as root.
+  std::optional<uid_t> run_uid;
+  std::optional<gid_t> run_gid;
+  if (::geteuid() == 0) {
+    Connection lookup(ResolveSocketPath(global.socket));
+    auto agent = lookup.Call("GET", "/v1/identities/agent/" + UrlEncode(options.agent));
+    const json::Value* selectors = agent ? agent->Find("selectors") : nullptr;
+    const json::Value* uid = selectors != nullptr ? selectors->Find("uid") : nullptr;
+    if (uid == nullptr || !uid->is_int() || uid->as_int() < 0) {
+      err << "writ run: as root, the agent needs a uid selector to run as ("
+          << (agent ? "agent has none" : agent.error().message) << ")\n";
+      return kExitError;
+    }
+    run_uid = static_cast<uid_t>(uid->as_int());
+    const json::Value* gid = selectors->Find("gid");
+    run_gid = gid != nullptr && gid->is_int() ? static_cast<gid_t>(gid->as_int()) : static_cast<gid_t>(*run_uid);
+  }
   auto token_dir = MakeTokenDir();
   if (!token_dir) {
     err << "writ run: " << token_dir.error().message << '\n';
+    return kExitError;
+  }
+  if (run_uid && ::chown(token_dir->c_str(), *run_uid, *run_gid) != 0) {
+    ::rmdir(token_dir->c_str());
+    err << "writ run: cannot hand the token directory to uid " << *run_uid << '\n';
     return kExitError;
   }
   const std::string token_file = *token_dir + "/token";
@@ -170,6 +196,11 @@ int Run(const GlobalOptions& global, const RunOptions& options, std::ostream& er
   if (child == 0) {
     ::close(exec_error_pipe[0]);
     sigprocmask(SIG_SETMASK, &original, nullptr);
+    if (run_uid && (::setgroups(0, nullptr) != 0 || ::setgid(*run_gid) != 0 || ::setuid(*run_uid) != 0)) {
+      const int error = errno;
+      [[maybe_unused]] const ssize_t ignored = ::write(exec_error_pipe[1], &error, sizeof(error));
+      ::_exit(kExitCannotRun);
+    }
     // Stop right after exec so writd attests the command's executable before it runs.
     ::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
     ::execvpe(argv[0], argv.data(), envp.data());
@@ -209,7 +240,7 @@ int Run(const GlobalOptions& global, const RunOptions& options, std::ostream& er
     err << "writ run: no token for agent `" << options.agent << "`: " << token.error().message << '\n';
     return kExitError;
   }
-  if (auto written = WriteTokenFile(token_file, token->value); !written) {
+  if (auto written = WriteTokenFile(token_file, token->value, run_uid, run_gid); !written) {
     ::kill(child, SIGKILL);
     ::ptrace(PTRACE_DETACH, child, nullptr, nullptr);
     ::waitpid(child, &status, 0);
@@ -238,7 +269,7 @@ int Run(const GlobalOptions& global, const RunOptions& options, std::ostream& er
     }
     if (Clock::now() >= renew_at) {
       auto renewed = RequestToken(connection, options, child);
-      if (renewed && WriteTokenFile(token_file, renewed->value)) {
+      if (renewed && WriteTokenFile(token_file, renewed->value, run_uid, run_gid)) {
         renew_at = Clock::now() + std::chrono::seconds(renewed->lifetime_s * 2 / 3);
         expires_at = Clock::now() + std::chrono::seconds(renewed->lifetime_s);
       } else {

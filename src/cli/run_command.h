@@ -2,7 +2,8 @@
 //  -- <command…>`: starts the command, gets its token from writd by attestation of the started
 // process (it is held stopped right after exec, so writd sees the command's own executable), writes
 // the token to a file only the user can read (0600, path in WRIT_TOKEN_FILE), renews it before
-// expiry while the command lives, forwards signals, and exits with the command's status.
+// expiry while the command lives, forwards signals, and exits with the command's status. Run as
+// root, it starts the command as the agent's uid/gid selectors (and hands it the token file).
 //
 // Ambient credentials are removed from the command's environment, and writ run says which names it
 // removed (never their values). The default list (kAmbientCredentials) is extended with

@@ -12,6 +12,7 @@
 #include "store/token_store.h"
 #include "token/attestation.h"
 #include "token/delegation.h"
+#include "token/dpop.h"
 #include "token/issuer.h"
 #include "token/key_ring.h"
 #include "token/revocation.h"
@@ -26,6 +27,7 @@ struct TokenService::Impl {
   std::unique_ptr<token::Issuer> issuer;
   std::unique_ptr<token::Verifier> verifier;
   std::unique_ptr<token::Exchanger> exchanger;
+  token::DpopVerifier dpop;
   std::chrono::seconds interval{30};
   std::mutex mu;
   std::condition_variable wake;
@@ -87,6 +89,7 @@ token::Verifier& TokenService::verifier() { return *impl_->verifier; }
 token::Revocations& TokenService::revocations() { return *impl_->revocations; }
 identity::Registry& TokenService::registry() { return *impl_->registry; }
 token::Exchanger& TokenService::exchanger() { return *impl_->exchanger; }
+token::DpopVerifier& TokenService::dpop() { return impl_->dpop; }
 
 namespace {
 
@@ -186,6 +189,15 @@ class TokenApi {
     issue.task = Param(params, "task");
     issue.scope = Param(params, "scope");
     issue.agent = Param(params, "agent");
+    if (const auto proof = request.headers.Get("DPoP")) {
+      // RFC 9449: a proof at the token endpoint binds the token to the proof's key.
+      const std::string url = fmt::format("http://{}{}", request.headers.Get("Host").value_or("localhost"), request.path);
+      auto thumbprint = service_.dpop().Verify({*proof, "POST", url, ""});
+      if (!thumbprint) {
+        return Fail(Code::kInvalidArgument, "invalid_dpop_proof: " + thumbprint.error().message);
+      }
+      issue.dpop_jkt = std::move(*thumbprint);
+    }
     std::string method;
     Result<token::IssuedToken> issued = Fail(Code::kInternal, "not issued");
     if (!issue.agent.empty()) {
@@ -255,7 +267,7 @@ class TokenApi {
   Response TokenResponse(const token::IssuedToken& issued, const std::string& agent) {
     json::Value body;
     body.Set("access_token", issued.token);
-    body.Set("token_type", "Bearer");
+    body.Set("token_type", issued.claims.cnf_jkt.empty() ? "Bearer" : "DPoP");
     body.Set("issued_token_type", kJwtTokenType);
     body.Set("expires_in", issued.claims.exp - issued.claims.iat);
     body.Set("agent", agent);

@@ -7,6 +7,8 @@
 //                        by an administrator; or RFC 8693 token exchange (grant_type
 //                        urn:ietf:params:oauth:grant-type:token-exchange, subject_token,
 //                        actor_token): delegation with a nested `act`. Form-encoded or JSON.
+//                        A `DPoP` proof header (RFC 9449, htu http://<Host>/v1/token) binds the
+//                        token to the proof's key (cnf.jkt, token_type DPoP).
 //   POST /v1/introspect  RFC 7662 (Unix-socket callers): {"active":false} or the claims
 //   POST /v1/revoke      RFC 7009 "token" (always 200); administrators may also send "jti" or
 //                        "agent" (every token of the agent)
@@ -33,6 +35,7 @@ class Issuer;
 class Revocations;
 class Verifier;
 class Exchanger;
+class DpopVerifier;
 }  // namespace writ::token
 
 namespace writ::server {
@@ -63,6 +66,7 @@ class TokenService {
   token::Revocations& revocations();
   identity::Registry& registry();
   token::Exchanger& exchanger();
+  token::DpopVerifier& dpop();
 
  private:
   struct Impl;

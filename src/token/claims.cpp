@@ -44,6 +44,7 @@ std::string SerializeClaims(const Claims& claims) {
   if (!claims.task.empty()) w.Key("task").String(claims.task);
   if (!claims.scope.empty()) w.Key("scope").String(claims.scope);
   if (!claims.act.is_null()) w.Key("act").Json(claims.act);
+  if (!claims.cnf_jkt.empty()) w.Key("cnf").BeginObject().Key("jkt").String(claims.cnf_jkt).EndObject();
   w.EndObject();
   return w.Take();
 }
@@ -66,6 +67,11 @@ json::Value ClaimsToJson(const Claims& claims) {
   if (!claims.task.empty()) value.Set("task", claims.task);
   if (!claims.scope.empty()) value.Set("scope", claims.scope);
   if (!claims.act.is_null()) value.Set("act", claims.act);
+  if (!claims.cnf_jkt.empty()) {
+    json::Value cnf;
+    cnf.Set("jkt", claims.cnf_jkt);
+    value.Set("cnf", std::move(cnf));
+  }
   return value;
 }
 
@@ -110,6 +116,13 @@ TokenResult<Claims> ParseClaims(std::string_view text) {
       }
     }
     claims.act = *act;
+  }
+  if (const json::Value* cnf = payload->Find("cnf"); cnf != nullptr) {
+    const json::Value* jkt = cnf->Find("jkt");
+    if (jkt == nullptr || !jkt->is_string() || jkt->as_string().empty()) {
+      return Reject(TokenErrorKind::kMalformed, "claim `cnf` must carry a string `jkt`");
+    }
+    claims.cnf_jkt = jkt->as_string();
   }
   auto exp = TimeClaim(*payload, "exp", true, 0);
   if (!exp) return tl::unexpected(exp.error());

@@ -24,6 +24,7 @@ struct Claims {
   // RFC 8693 delegation: {"sub":<actor>,"act":{...earlier actors}} (the outermost is the current
   // actor); null when the token was not obtained by exchange.
   json::Value act;
+  std::string cnf_jkt;            // RFC 9449: bound to this key's RFC 7638 thumbprint ("" = bearer)
 
   friend bool operator==(const Claims&, const Claims&) = default;
 };

@@ -54,6 +54,7 @@ Result<IssuedToken> Issuer::IssueFor(const identity::Identity& agent, const Issu
   claims.jti = NewUuidV7(clock());
   claims.task = request.task;
   claims.scope = request.scope;
+  claims.cnf_jkt = request.dpop_jkt;
   WRIT_ASSIGN_OR_RETURN(issued.token, SignCompact(*signing_key->private_key, signing_key->kid, "JWT",
                                                   SerializeClaims(claims)));
   issued.kid = signing_key->kid;

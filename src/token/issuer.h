@@ -38,6 +38,7 @@ struct IssueRequest {
   std::optional<std::chrono::seconds> ttl;
   std::string task;                    // "" = none
   std::string scope;                   // "" = none
+  std::string dpop_jkt;                // bind to this key thumbprint (RFC 9449 cnf.jkt); "" = bearer
 };
 
 struct IssuedToken {

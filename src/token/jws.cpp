@@ -37,6 +37,10 @@ std::string_view TokenErrorName(TokenErrorKind kind) {
     case TokenErrorKind::kRevoked: return "revoked";
     case TokenErrorKind::kIdentityInactive: return "identity_inactive";
     case TokenErrorKind::kUnavailable: return "unavailable";
+    case TokenErrorKind::kDpopRequired: return "dpop_required";
+    case TokenErrorKind::kDpopInvalid: return "dpop_invalid";
+    case TokenErrorKind::kDpopReplayed: return "dpop_replayed";
+    case TokenErrorKind::kDpopMismatch: return "dpop_mismatch";
   }
   return "malformed";
 }
@@ -99,7 +103,7 @@ TokenResult<ParsedJws> ParseCompact(std::string_view token, const JwsLimits& lim
   }
   // Forbidden members first: a jku/x5u/jwk header must never be honoured, whatever its alg.
   for (const auto& [name, value] : header->as_object()) {
-    if (!IsAllowedHeaderMember(name)) {
+    if (!IsAllowedHeaderMember(name) && !(limits.allow_jwk_header && name == "jwk")) {
       std::string shown(std::string_view(name).substr(0, 16));
       for (char& c : shown) {
         if (!IsBase64UrlChar(c) && c != '#') c = '?';
@@ -129,6 +133,7 @@ TokenResult<ParsedJws> ParseCompact(std::string_view token, const JwsLimits& lim
     return Reject(TokenErrorKind::kBadKid, "header `kid` is missing");
   }
   if (signature->empty()) return Reject(TokenErrorKind::kMalformed, "token has an empty signature (truncated)");
+  if (const json::Value* jwk = header->Find("jwk"); jwk != nullptr) parsed.jwk = *jwk;
   parsed.signing_input = token.substr(0, second_dot);
   parsed.payload = std::move(*payload);
   parsed.signature = std::move(*signature);

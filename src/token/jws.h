@@ -32,6 +32,10 @@ enum class TokenErrorKind : uint8_t {
   kRevoked,            // revoked by jti or by identity
   kIdentityInactive,   // the subject is not an active identity (suspended, revoked, retired, gone)
   kUnavailable,        // revocation or identity state could not be read: refuse, retry later
+  kDpopRequired,       // the token is bound to a key (cnf.jkt) and came without a DPoP proof
+  kDpopInvalid,        // the DPoP proof is malformed, badly signed, for another htm/htu/ath, or stale
+  kDpopReplayed,       // the DPoP proof's jti was seen before
+  kDpopMismatch,       // the DPoP proof's key is not the one the token is bound to
 };
 
 // "malformed", "oversize", "alg_none", ... Never empty.
@@ -63,6 +67,7 @@ struct JwsLimits {
   size_t max_bytes = 8192;        // whole compact token
   size_t max_json_depth = 8;      // header and payload nesting
   bool require_kid = true;        // writ tokens always carry a thumbprint kid
+  bool allow_jwk_header = false;  // DPoP proofs carry their public key in `jwk`
 };
 
 // A compact JWS split and decoded, not yet verified. Views point into the token passed to
@@ -74,6 +79,7 @@ struct ParsedJws {
   std::string_view signing_input; // B64U(header) "." B64U(payload)
   std::string payload;            // decoded payload bytes (JSON for a JWT; any bytes for a JWS)
   std::string signature;          // decoded signature bytes
+  json::Value jwk;                // the `jwk` header member (only with allow_jwk_header), else null
 };
 
 // Splits and decodes `token` and checks its header. Checks, in order: size (kOversize), shape and

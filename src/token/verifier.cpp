@@ -8,6 +8,7 @@
 #include "common/encoding.h"
 
 #include "identity/registry.h"
+#include "token/dpop.h"
 #include "token/key_ring.h"
 #include "token/revocation.h"
 
@@ -25,13 +26,28 @@ Verifier::Verifier(const KeyRing& keys, const Revocations& revocations, identity
 
 Verifier::~Verifier() = default;
 
-TokenResult<std::shared_ptr<const VerifiedToken>> Verifier::Verify(std::string_view token,
-                                                                  std::string_view audience) const {
-  return VerifyImpl(token, &audience);
+TokenResult<std::shared_ptr<const VerifiedToken>> Verifier::Verify(std::string_view token, std::string_view audience,
+                                                                  const DpopPresentation* dpop) const {
+  return VerifyImpl(token, &audience, dpop, true);
 }
 
 TokenResult<std::shared_ptr<const VerifiedToken>> Verifier::VerifyAnyAudience(std::string_view token) const {
-  return VerifyImpl(token, nullptr);
+  return VerifyImpl(token, nullptr, nullptr, false);
+}
+
+TokenResult<void> Verifier::CheckProof(const VerifiedToken& verified, std::string_view token,
+                                       const DpopPresentation* dpop) const {
+  const Claims& claims = verified.claims;
+  if (dpop == nullptr || dpop->verifier == nullptr || dpop->proof.empty()) {
+    return Reject(TokenErrorKind::kDpopRequired,
+                  fmt::format("token `{}` is bound to a key: present it with a DPoP proof", claims.jti));
+  }
+  auto thumbprint = dpop->verifier->Verify({dpop->proof, dpop->method, dpop->url, token});
+  if (!thumbprint) return tl::unexpected(std::move(thumbprint).error());
+  if (!ConstantTimeEquals(*thumbprint, claims.cnf_jkt)) {
+    return Reject(TokenErrorKind::kDpopMismatch, fmt::format("dpop proof for token `{}` is signed by another key", claims.jti));
+  }
+  return {};
 }
 
 TokenResult<void> Verifier::CheckUse(const VerifiedToken& verified, const std::string_view* audience,
@@ -66,7 +82,9 @@ TokenResult<void> Verifier::CheckRevocation(const Claims& claims) const {
 }
 
 TokenResult<std::shared_ptr<const VerifiedToken>> Verifier::VerifyImpl(std::string_view token,
-                                                                      const std::string_view* audience) const {
+                                                                      const std::string_view* audience,
+                                                                      const DpopPresentation* dpop,
+                                                                      bool require_proof) const {
   if (token.size() > options_.limits.max_bytes) {
     return Reject(TokenErrorKind::kOversize,
                   fmt::format("token is {} bytes, more than the limit of {}", token.size(), options_.limits.max_bytes));
@@ -88,6 +106,10 @@ TokenResult<std::shared_ptr<const VerifiedToken>> Verifier::VerifyImpl(std::stri
   }
   auto usable = CheckUse(*cached, audience, now);
   if (!usable) return tl::unexpected(std::move(usable).error());
+  if (require_proof && !cached->claims.cnf_jkt.empty()) {
+    auto proven = CheckProof(*cached, token, dpop);
+    if (!proven) return tl::unexpected(std::move(proven).error());
+  }
   return cached;
 }
 

@@ -24,8 +24,17 @@ class Registry;
 
 namespace writ::token {
 
+class DpopVerifier;
 class KeyRing;
 class Revocations;
+
+// A DPoP proof presented with a token (RFC 9449), for tokens bound to a key.
+struct DpopPresentation {
+  DpopVerifier* verifier = nullptr;  // borrowed; keeps the replay cache
+  std::string_view proof;            // the DPoP header
+  std::string_view method;
+  std::string_view url;
+};
 
 struct VerifierOptions {
   std::string issuer;                          // required: tokens must carry exactly this iss
@@ -53,12 +62,15 @@ class Verifier {
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;
 
-  // Verifies `token` for `audience` (it must be one of the token's aud values). Returns the
-  // verified token (shared with the cache; immutable). Errors: a TokenError whose kind says why
-  // (jws.h); kUnavailable when the identity's state could not be read.
-  TokenResult<std::shared_ptr<const VerifiedToken>> Verify(std::string_view token, std::string_view audience) const;
+  // Verifies `token` for `audience` (it must be one of the token's aud values). A token bound to a
+  // key (cnf.jkt) also needs `dpop`, a proof by that key for this request. Returns the verified
+  // token (shared with the cache; immutable). Errors: a TokenError whose kind says why (jws.h);
+  // kUnavailable when the identity's state could not be read.
+  TokenResult<std::shared_ptr<const VerifiedToken>> Verify(std::string_view token, std::string_view audience,
+                                                           const DpopPresentation* dpop = nullptr) const;
 
-  // As Verify, but with no audience check (introspection by writd itself, revocation requests).
+  // As Verify, but with no audience check and no proof required for bound tokens: for
+  // introspection (RFC 7662 returns cnf, and the resource server checks the proof itself).
   TokenResult<std::shared_ptr<const VerifiedToken>> VerifyAnyAudience(std::string_view token) const;
 
   // Checks the signature with a known key and parses the claims, ignoring time, audience,
@@ -80,7 +92,8 @@ class Verifier {
   static constexpr size_t kShards = 16;
 
   const Clock& clock() const { return options_.clock != nullptr ? *options_.clock : SystemClock(); }
-  TokenResult<std::shared_ptr<const VerifiedToken>> VerifyImpl(std::string_view token, const std::string_view* audience) const;
+  TokenResult<std::shared_ptr<const VerifiedToken>> VerifyImpl(std::string_view token, const std::string_view* audience,
+                                                               const DpopPresentation* dpop, bool require_proof) const;
   TokenResult<std::shared_ptr<const VerifiedToken>> VerifyCold(std::string_view token, TimePoint now) const;
   // The rejection for revoked `claims`: kIdentityInactive when the whole identity was revoked
   // because it left the active state, else kRevoked. Nothing when not revoked.
@@ -88,6 +101,7 @@ class Verifier {
   // kIdentityInactive unless `spiffe_id` names an active agent of the trust domain.
   TokenResult<void> CheckActive(const std::string& spiffe_id) const;
   TokenResult<void> CheckUse(const VerifiedToken& verified, const std::string_view* audience, TimePoint now) const;
+  TokenResult<void> CheckProof(const VerifiedToken& verified, std::string_view token, const DpopPresentation* dpop) const;
   void Insert(const crypto::Sha256Digest& digest, std::shared_ptr<const VerifiedToken> verified, TimePoint now) const;
 
   const KeyRing& keys_;

@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/clock.h"
+#include "common/encoding.h"
+#include "crypto/keys.h"
 #include "integration/writd_fixture.h"
 #include "testing/matchers.h"
 #include "testing/temp_dir.h"
@@ -186,6 +189,37 @@ TEST_F(TokenApiTest, TokenExchangeDelegatesWithANestedActClaim) {
   EXPECT_EQ(refused->status, 403);
 }
 
+TEST_F(TokenApiTest, ADpopProofAtTheTokenEndpointBindsTheToken) {
+  const auto key = crypto::PrivateKey::Generate(crypto::KeyAlgorithm::kEs256).value();
+  json::Value header;
+  header.Set("typ", "dpop+jwt");
+  header.Set("alg", "ES256");
+  header.Set("jwk", key.public_key().ToJwk());
+  json::Value claims;
+  claims.Set("jti", "proof-1");
+  claims.Set("htm", "POST");
+  claims.Set("htu", "http://localhost/v1/token");
+  claims.Set("iat", ToUnixSeconds(SystemClock().Now()));
+  const std::string input = Base64UrlEncode(json::Serialize(header)) + "." + Base64UrlEncode(json::Serialize(claims));
+  const std::string proof = input + "." + Base64UrlEncode(key.Sign(input).value());
+  json::Value request;
+  request.Set("agent", "bot");
+  server::Headers headers;
+  headers.Set("DPoP", proof);
+  auto client = writd_->Client();
+  auto response = client.Request("POST", "/v1/token", request, headers);
+  ASSERT_TRUE(response.has_value());
+  ASSERT_EQ(response->status, 200) << response->body;
+  const json::Value body = response->Json().value();
+  EXPECT_EQ(body.Find("token_type")->as_string(), "DPoP");
+  EXPECT_EQ(body.Find("claims")->Find("cnf")->Find("jkt")->as_string(), key.public_key().Thumbprint());
+  // The same proof again is a replay.
+  auto replayed = client.Request("POST", "/v1/token", request, headers);
+  ASSERT_TRUE(replayed.has_value());
+  EXPECT_EQ(replayed->status, 400);
+  EXPECT_THAT(replayed->body, HasSubstr("already used"));
+}
+
 class WritRunTest : public TokenApiTest {
  protected:
   void SetUp() override {
@@ -213,6 +247,16 @@ TEST_F(WritRunTest, TheTokenIsValidForTheAgentWhileTheCommandRuns) {
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_THAT(run.output, HasSubstr("spiffe://writ.local/agent/shell-bot"));
   EXPECT_THAT(run.output, HasSubstr("active: yes"));
+}
+
+TEST_F(WritRunTest, AsRootTheCommandRunsAsTheAgentsUidAndOwnsItsTokenFile) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  ASSERT_EQ(Writ("identity create nobody-bot --owner alice --selector-uid 65534 --selector-gid 65534 --selector-exe " +
+                 shell_).exit_code, 0);
+  auto run = Writ("run --as nobody-bot -- /bin/sh -c 'echo uid=$(id -u); stat -c owner=%u,mode=%a \"$WRIT_TOKEN_FILE\"'");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("uid=65534"));
+  EXPECT_THAT(run.output, HasSubstr("owner=65534,mode=600"));
 }
 
 TEST_F(WritRunTest, AmbientCredentialsAreRemovedAndNamed) {
