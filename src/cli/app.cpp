@@ -7,6 +7,8 @@
 #include "cli/audit_commands.h"
 #include "cli/connection.h"
 #include "cli/identity_commands.h"
+#include "cli/run_command.h"
+#include "cli/token_commands.h"
 
 namespace writ::cli {
 namespace {
@@ -52,6 +54,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   Action action;
   AddIdentityCommands(app, global, &action);
   AddAuditCommands(app, global, &action);
+  AddTokenCommands(app, global, &action);
+  AddRunCommand(app, global, &action);
   AddStatusCommand(app, global, &action);
   try {
     app.parse(argc, argv);

@@ -13,6 +13,7 @@
 #include "server/config.h"
 #include "server/daemon.h"
 #include "server/identity_api.h"
+#include "server/token_api.h"
 #include "store/sqlite_store.h"
 
 namespace {
@@ -23,6 +24,7 @@ struct Services {
   std::unique_ptr<writ::store::SqliteStore> store;
   std::unique_ptr<writ::identity::Registry> registry;
   writ::server::AdminAccess admin;
+  std::unique_ptr<writ::server::TokenService> tokens;
 };
 
 // Opens the embedded store in the data dir and adds every module's HTTP API to the daemon.
@@ -34,6 +36,10 @@ writ::Status RegisterRoutes(writ::server::Daemon& daemon, Services& services) {
                                                                            {.trust_domain = config.trust_domain}));
   services.admin.uids = config.admin_uids;
   writ::server::AddIdentityRoutes(daemon.router(), *services.registry, services.admin);
+  WRIT_ASSIGN_OR_RETURN(services.tokens, writ::server::TokenService::Open(services.store->tokens(), *services.registry,
+                                                                         {.data_dir = config.data_dir,
+                                                                          .trust_domain = config.trust_domain}));
+  writ::server::AddTokenRoutes(daemon.router(), *services.tokens, services.admin);
   return writ::Ok();
 }
 
