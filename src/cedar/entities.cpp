@@ -336,14 +336,20 @@ void AppendValueJson(const Value& value, std::string& out) {
       out += "}}";
       return;
     case ValueKind::kExt: {
-      std::string text = internal::ExtToString(value.as_ext());
-      out += "{\"__extn\":{\"fn\":";
+      const ExtValue& x = value.as_ext();
+      if (x.kind == ExtKind::kDatetime) {
+        // Any instant: datetime("1970-01-01").offset(duration("<ms>ms")), as the reference writes it.
+        out += R"({"__extn":{"fn":"offset","args":[{"__extn":{"fn":"datetime","arg":"1970-01-01"}},)";
+        out += R"({"__extn":{"fn":"duration","arg":")" + std::to_string(x.num) + R"(ms"}}]}})";
+        return;
+      }
+      // ip("..."), decimal("..."), duration("..."): split the constructor call.
+      std::string text = internal::ExtToString(x);
       size_t paren = text.find('(');
+      out += "{\"__extn\":{\"fn\":";
       json::AppendQuoted(out, text.substr(0, paren));
       out += ",\"arg\":";
-      std::string arg = text.substr(paren + 2);
-      arg = arg.substr(0, arg.find('"'));
-      json::AppendQuoted(out, arg);
+      json::AppendQuoted(out, text.substr(paren + 2, text.size() - paren - 4));
       out += "}}";
       return;
     }
