@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/cedar_commands.h"
 #include "cli/connection.h"
 #include "cli/identity_commands.h"
 
@@ -51,6 +52,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   Action action;
   AddIdentityCommands(app, global, &action);
   AddStatusCommand(app, global, &action);
+  AddCedarCommands(app, global, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
