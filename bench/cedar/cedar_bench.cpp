@@ -59,6 +59,33 @@ void BM_AgentScenarioDecision(benchmark::State& state) {
 }
 BENCHMARK(BM_AgentScenarioDecision);
 
+// The same decision when each call brings its entities and request as JSON (what cedar-wasm's
+// statefulIsAuthorized does): parse both, then decide. Policies stay pre-parsed.
+void BM_AgentScenarioFromJson(benchmark::State& state) {
+  auto set = ParsePolicySet(kAgentPolicies, {.ids_from_annotation = true});
+  if (!set) {
+    state.SkipWithError("setup failed");
+    return;
+  }
+  Authorizer authz(std::move(*set));
+  constexpr const char* kRequest = R"({"principal": {"type": "Agent", "id": "agent-007"},
+    "action": {"type": "Action", "id": "invoke"}, "resource": {"type": "Tool", "id": "stripe.refund"},
+    "context": {"ip": "10.1.2.3", "hour": 11}})";
+  Response response;
+  for (auto _ : state) {
+    auto entities = ParseEntities(kAgentEntities);
+    auto request = ParseRequest(kRequest);
+    if (!entities || !request) {
+      state.SkipWithError("parse failed");
+      break;
+    }
+    authz.Authorize(*request, *entities, &response);
+    benchmark::DoNotOptimize(response.decision);
+  }
+  if (response.decision != Decision::kAllow) state.SkipWithError("unexpected decision");
+}
+BENCHMARK(BM_AgentScenarioFromJson);
+
 std::string ManyPolicies(int n) {
   std::string text;
   for (int i = 0; i < n; ++i) {

@@ -35,7 +35,8 @@ void Entities::Add(Entity entity, bool replace) {
   }
 }
 
-void Entities::Finalize() {
+Status Entities::Finalize(size_t max_links) {
+  size_t links = 0;
   std::vector<const EntityUid*> stack;
   for (auto& [uid, entity] : map_) {
     entity.ancestors.clear();
@@ -45,6 +46,10 @@ void Entities::Finalize() {
       const EntityUid* cur = stack.back();
       stack.pop_back();
       if (!entity.ancestors.insert(*cur).second) continue;
+      if (++links > max_links) {
+        return Fail(Code::kResourceExhausted, "the entity hierarchy is too large: more than " +
+                                                  std::to_string(max_links) + " ancestor links");
+      }
       auto it = map_.find(*cur);
       if (it == map_.end()) continue;
       for (const auto& p : it->second.parents) {
@@ -52,6 +57,7 @@ void Entities::Finalize() {
       }
     }
   }
+  return Ok();
 }
 
 namespace {
@@ -313,7 +319,7 @@ Result<Entities> EntitiesFromJson(const json::Value& doc, const EntitiesParseOpt
       out.Add(std::move(e), /*replace=*/false);
     }
   }
-  out.Finalize();
+  WRIT_RETURN_IF_ERROR(out.Finalize(options.max_ancestor_links));
   return out;
 }
 

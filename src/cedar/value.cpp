@@ -80,8 +80,8 @@ bool Value::Equals(const Value& a, const Value& b) {
   if (a.kind_ != b.kind_) return false;
   switch (a.kind_) {
     case ValueKind::kBool:
-    case ValueKind::kLong: return a.ext_.num == b.ext_.num;
-    case ValueKind::kExt: return a.ext_ == b.ext_;
+    case ValueKind::kLong: return a.payload_.num == b.payload_.num;
+    case ValueKind::kExt: return a.payload_.ext == b.payload_.ext;
     case ValueKind::kString: return a.ptr_ == b.ptr_ || a.as_string() == b.as_string();
     case ValueKind::kEntity: return a.ptr_ == b.ptr_ || a.as_entity() == b.as_entity();
     default: return a.ptr_ == b.ptr_ || Compare(a, b) == 0;
@@ -124,8 +124,21 @@ int Value::Compare(const Value& a, const Value& b) {
   return 0;
 }
 
+namespace {
+bool NeedsEscape(unsigned char c) { return c == '"' || c == '\\' || c < 0x20 || c == 0x7f; }
+}  // namespace
+
 std::string QuoteString(std::string_view text) {
-  std::string out = "\"";
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  bool plain = true;
+  for (unsigned char c : text) plain = plain && !NeedsEscape(c);
+  if (plain) {
+    out.append(text);
+    out += '"';
+    return out;
+  }
   static const char* kHex = "0123456789abcdef";
   for (unsigned char c : text) {
     switch (c) {
@@ -150,7 +163,12 @@ std::string QuoteString(std::string_view text) {
   return out;
 }
 
-std::string ToString(const EntityUid& uid) { return uid.type + "::" + QuoteString(uid.id); }
+std::string ToString(const EntityUid& uid) {
+  std::string out;
+  out.reserve(uid.type.size() + uid.id.size() + 4);
+  out.append(uid.type).append("::").append(QuoteString(uid.id));
+  return out;
+}
 
 std::string ToString(const Value& value) {
   switch (value.kind()) {

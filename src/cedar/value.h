@@ -68,7 +68,7 @@ class Value {
   static Value Ext(ExtValue ext) {
     Value v;
     v.kind_ = ValueKind::kExt;
-    v.ext_ = ext;
+    v.payload_.ext = ext;
     return v;
   }
 
@@ -80,16 +80,16 @@ class Value {
   bool is_set() const { return kind_ == ValueKind::kSet; }
   bool is_record() const { return kind_ == ValueKind::kRecord; }
   bool is_ext() const { return kind_ == ValueKind::kExt; }
-  bool is_ext(ExtKind k) const { return is_ext() && ext_.kind == k; }
+  bool is_ext(ExtKind k) const { return is_ext() && payload_.ext.kind == k; }
 
   // REQUIRES: the matching is_*() holds.
-  bool as_bool() const { return ext_.num != 0; }
-  int64_t as_long() const { return ext_.num; }
+  bool as_bool() const { return payload_.num != 0; }
+  int64_t as_long() const { return payload_.num; }
   const std::string& as_string() const { return *static_cast<const std::string*>(ptr_.get()); }
   const EntityUid& as_entity() const { return *static_cast<const EntityUid*>(ptr_.get()); }
   const SetElems& as_set() const { return *static_cast<const SetElems*>(ptr_.get()); }
   const RecordFields& as_record() const { return *static_cast<const RecordFields*>(ptr_.get()); }
-  const ExtValue& as_ext() const { return ext_; }
+  const ExtValue& as_ext() const { return payload_.ext; }
 
   // The field `key` of a record, or nullptr. REQUIRES: is_record().
   const Value* FindField(std::string_view key) const;
@@ -103,12 +103,18 @@ class Value {
   friend bool operator==(const Value& a, const Value& b) { return Equals(a, b); }
 
  private:
-  Value(ValueKind kind, int64_t num) : kind_(kind) { ext_.num = num; }
+  Value(ValueKind kind, int64_t num) : kind_(kind) { payload_.num = num; }
   Value(ValueKind kind, std::shared_ptr<const void> ptr) : kind_(kind), ptr_(std::move(ptr)) {}
-  // INVARIANT: bool and long live in ext_.num; string, entity, set and record in ptr_ (never
-  // null for those kinds); extension values in ext_. Copies share ptr_.
+  // Scalars without the cost of initializing an ExtValue: only the member named by kind_ is read.
+  union Payload {
+    Payload() : num(0) {}
+    int64_t num;
+    ExtValue ext;
+  };
+  // INVARIANT: bool and long live in payload_.num; extension values in payload_.ext; string,
+  // entity, set and record in ptr_ (never null for those kinds). Copies share ptr_.
   ValueKind kind_ = ValueKind::kBool;
-  ExtValue ext_;
+  Payload payload_;
   std::shared_ptr<const void> ptr_;
 };
 

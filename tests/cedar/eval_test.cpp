@@ -317,6 +317,20 @@ TEST(Entities, ParentCyclesAreTolerated) {
   EXPECT_TRUE(e->HasAncestor({"G", "a"}, {"G", "a"}));
 }
 
+TEST(Entities, HugeHierarchiesAreRefused) {
+  std::string json = "[";
+  for (int i = 0; i < 3000; ++i) {
+    if (i) json += ",";
+    json += R"({"uid":{"type":"G","id":")" + std::to_string(i) + R"("},"attrs":{},"parents":[{"type":"G","id":")" +
+            std::to_string(i + 1) + R"("}]})";
+  }
+  json += "]";
+  EXPECT_THAT(ParseEntities(json, {.max_ancestor_links = 100000}), FailsWith(Code::kResourceExhausted));
+  auto ok = ParseEntities(json);
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_TRUE(ok->HasAncestor({"G", "0"}, {"G", "2999"}));
+}
+
 TEST(Entities, BadInputIsAnError) {
   EXPECT_THAT(ParseEntities("{}"), FailsWith(Code::kInvalidArgument));
   EXPECT_THAT(ParseEntities(R"([{"uid": {"type": "A"}}])"), FailsWith(Code::kInvalidArgument));

@@ -137,8 +137,11 @@ EvalResult Evaluator::GetAttr(const Value& target, const std::string& attr) cons
     }
     const Value* v = e->attrs.FindField(attr);
     if (v == nullptr) {
-      return Err(EvalErrorKind::kEntityAttrDoesNotExist,
-                 "`" + ToString(target.as_entity()) + "` does not have the attribute `" + attr + "`");
+      std::string message;
+      message.reserve(64 + attr.size());
+      message.append("`").append(ToString(target.as_entity())).append("` does not have the attribute `");
+      message.append(attr).append("`");
+      return Err(EvalErrorKind::kEntityAttrDoesNotExist, std::move(message));
     }
     return *v;
   }
@@ -151,24 +154,16 @@ EvalResult Evaluator::Eval(const Expr& e) const {
     case ExprKind::kVar: return *vars_[static_cast<int>(e.var)];
     case ExprKind::kSlot: return Err(EvalErrorKind::kUnlinkedSlot, "template slot is not linked");
     case ExprKind::kIf: {
-      EVAL_OR_RETURN(c, *e.kids[0]);
-      if (!c.is_bool()) return TypeErr("bool", c);
-      return Eval(*e.kids[c.as_bool() ? 1 : 2]);
+      auto c = EvalBool(*e.kids[0]);
+      if (!c) return tl::unexpected(std::move(c).error());
+      return Eval(*e.kids[*c ? 1 : 2]);
     }
     case ExprKind::kAnd:
-    case ExprKind::kOr: {
-      bool is_and = e.kind == ExprKind::kAnd;
-      EVAL_OR_RETURN(l, *e.kids[0]);
-      if (!l.is_bool()) return TypeErr("bool", l);
-      if (l.as_bool() != is_and) return Value::Bool(!is_and);
-      EVAL_OR_RETURN(r, *e.kids[1]);
-      if (!r.is_bool()) return TypeErr("bool", r);
-      return r;
-    }
+    case ExprKind::kOr:
     case ExprKind::kNot: {
-      EVAL_OR_RETURN(v, *e.kids[0]);
-      if (!v.is_bool()) return TypeErr("bool", v);
-      return Value::Bool(!v.as_bool());
+      auto b = EvalBool(e);
+      if (!b) return tl::unexpected(std::move(b).error());
+      return Value::Bool(*b);
     }
     case ExprKind::kNeg: {
       EVAL_OR_RETURN(v, *e.kids[0]);
@@ -356,6 +351,45 @@ EvalResult Evaluator::Eval(const Expr& e) const {
   return Err(EvalErrorKind::kTypeError, "unknown expression");
 }
 
+tl::expected<bool, EvalError> Evaluator::EvalBool(const Expr& e) const {
+  switch (e.kind) {
+    case ExprKind::kAnd:
+    case ExprKind::kOr: {
+      bool is_and = e.kind == ExprKind::kAnd;
+      auto l = EvalBool(*e.kids[0]);
+      if (!l || *l != is_and) return l;
+      return EvalBool(*e.kids[1]);
+    }
+    case ExprKind::kNot: {
+      auto v = EvalBool(*e.kids[0]);
+      if (!v) return v;
+      return !*v;
+    }
+    case ExprKind::kIf: {
+      auto c = EvalBool(*e.kids[0]);
+      if (!c) return c;
+      return EvalBool(*e.kids[*c ? 1 : 2]);
+    }
+    case ExprKind::kEq:
+    case ExprKind::kNe: {
+      EVAL_OR_RETURN(l, *e.kids[0]);
+      EVAL_OR_RETURN(r, *e.kids[1]);
+      return (l == r) == (e.kind == ExprKind::kEq);
+    }
+    default: {
+      const Value* direct = Direct(e);
+      if (direct != nullptr) {
+        if (!direct->is_bool()) return TypeErr("bool", *direct);
+        return direct->as_bool();
+      }
+      auto v = Eval(e);
+      if (!v) return tl::unexpected(std::move(v).error());
+      if (!v->is_bool()) return TypeErr("bool", *v);
+      return v->as_bool();
+    }
+  }
+}
+
 bool Evaluator::ScopeMatches(const ScopeConstraint& scope, const EntityUid& uid) const {
   switch (scope.op) {
     case ScopeConstraint::Op::kAny: return true;
@@ -390,18 +424,9 @@ tl::expected<bool, EvalError> Evaluator::Satisfied(const Policy& policy) const {
   }
   if (!ScopeMatches(policy.resource, vars_[2]->as_entity())) return false;
   for (const auto& c : policy.conditions) {
-    const Value* direct = Direct(*c.expr);
-    bool result = false;
-    if (direct != nullptr) {
-      if (!direct->is_bool()) return TypeErr("bool", *direct);
-      result = direct->as_bool();
-    } else {
-      auto v = Eval(*c.expr);
-      if (!v) return tl::unexpected(std::move(v).error());
-      if (!v->is_bool()) return TypeErr("bool", *v);
-      result = v->as_bool();
-    }
-    if (result != c.is_when) return false;
+    auto result = EvalBool(*c.expr);
+    if (!result) return result;
+    if (*result != c.is_when) return false;
   }
   return true;
 }

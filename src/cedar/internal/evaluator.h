@@ -26,6 +26,9 @@ class Evaluator {
   }
 
   EvalResult Eval(const Expr& e) const;
+  // Eval for expressions that must give a bool (conditions, operands of && || ! if): skips
+  // building intermediate values. A non-bool result is a type error, as in Eval.
+  tl::expected<bool, EvalError> EvalBool(const Expr& e) const;
   // Scope and conditions of `policy`: true if satisfied.
   tl::expected<bool, EvalError> Satisfied(const Policy& policy) const;
 
