@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/audit_commands.h"
+#include "cli/cedar_commands.h"
 #include "cli/connection.h"
 #include "cli/identity_commands.h"
 #include "cli/run_command.h"
@@ -57,6 +58,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   AddTokenCommands(app, global, &action);
   AddRunCommand(app, global, &action);
   AddStatusCommand(app, global, &action);
+  AddCedarCommands(app, global, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
