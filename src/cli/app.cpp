@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/connection.h"
+#include "cli/decision_commands.h"
 #include "cli/identity_commands.h"
 
 namespace writ::cli {
@@ -51,6 +52,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   Action action;
   AddIdentityCommands(app, global, &action);
   AddStatusCommand(app, global, &action);
+  AddDecisionCommands(app, global, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

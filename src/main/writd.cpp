@@ -2,17 +2,31 @@
 // the HTTP API on the Unix socket and TCP until SIGTERM or SIGINT.
 //
 // Other modules' routes are registered in RegisterRoutes below (see server/daemon.h).
+#include <sys/stat.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "approvals/approvals.h"
+#include "authz/engine.h"
+#include "authz/ledger_recorder.h"
 #include "common/result.h"
+#include "crypto/keys.h"
 #include "identity/registry.h"
+#include "ledger/ledger.h"
+#include "ledger/note.h"
+#include "server/approvals_api.h"
+#include "server/authz_api.h"
 #include "server/config.h"
 #include "server/daemon.h"
 #include "server/identity_api.h"
+#include "store/ledger_store.h"
 #include "store/sqlite_store.h"
 
 namespace {
@@ -23,7 +37,63 @@ struct Services {
   std::unique_ptr<writ::store::SqliteStore> store;
   std::unique_ptr<writ::identity::Registry> registry;
   writ::server::AdminAccess admin;
+  std::unique_ptr<writ::store::LedgerStore> ledger_store;
+  std::optional<writ::ledger::NoteSigner> ledger_signer;
+  std::unique_ptr<writ::ledger::Ledger> ledger;
+  std::unique_ptr<writ::authz::LedgerRecorder> recorder;
+  std::unique_ptr<writ::authz::Engine> engine;
+  std::unique_ptr<writ::approvals::Approvals> approvals;
+  writ::server::PdpAccess pdp;
 };
+
+// The ledger's checkpoint signing key, kept in <data-dir>/ledger-key.pem (0600), created on first start.
+writ::Result<writ::crypto::PrivateKey> LedgerKey(const std::string& data_dir) {
+  const std::string path = data_dir + "/ledger-key.pem";
+  std::ifstream in(path);
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    return writ::crypto::PrivateKey::FromPem(text.str());
+  }
+  WRIT_ASSIGN_OR_RETURN(auto key, writ::crypto::PrivateKey::Generate(writ::crypto::KeyAlgorithm::kEd25519));
+  const std::string pem = key.ToPem();
+  const mode_t old_mask = ::umask(077);
+  std::ofstream out(path, std::ios::trunc);
+  out << pem;
+  out.close();
+  ::umask(old_mask);
+  if (!out) return writ::Fail(writ::Code::kUnavailable, "cannot write the ledger key in the data dir");
+  return key;
+}
+
+// The decision service: the ledger (every decision recorded before it is answered), the policy
+// engine over the stored policy versions, and its routes.
+writ::Status AddDecisionService(writ::server::Daemon& daemon, Services& services) {
+  const writ::server::Config& config = daemon.config();
+  WRIT_ASSIGN_OR_RETURN(services.ledger_store, writ::store::sqlite::OpenLedgerStore(services.store->database()));
+  WRIT_ASSIGN_OR_RETURN(auto key, LedgerKey(config.data_dir));
+  WRIT_ASSIGN_OR_RETURN(auto signer, writ::ledger::NoteSigner::Create(config.trust_domain + "/ledger", std::move(key)));
+  services.ledger_signer.emplace(std::move(signer));
+  writ::ledger::LedgerOptions ledger_options{.origin = config.trust_domain + "/ledger", .signer = &*services.ledger_signer};
+  // WRIT_AUDIT_DURABILITY=batched trades the last few milliseconds of decisions on a crash for throughput.
+  if (const char* durability = std::getenv("WRIT_AUDIT_DURABILITY"); durability != nullptr && std::string(durability) == "batched") {
+    ledger_options.durability = writ::ledger::Durability::kBatched;
+  }
+  WRIT_ASSIGN_OR_RETURN(services.ledger, writ::ledger::Ledger::Open(ledger_options, *services.ledger_store));
+  services.recorder = std::make_unique<writ::authz::LedgerRecorder>(*services.ledger);
+  WRIT_ASSIGN_OR_RETURN(services.engine, writ::authz::Engine::Create({.registry = services.registry.get(),
+                                                                     .store = &services.store->policies(),
+                                                                     .recorder = services.recorder.get()}));
+  WRIT_RETURN_IF_ERROR(services.engine->Load());
+  // The PDP API key for TCP callers (e.g. other PEPs); never logged.
+  if (const char* api_key = std::getenv("WRIT_PDP_API_KEY"); api_key != nullptr) services.pdp.api_key = api_key;
+  WRIT_ASSIGN_OR_RETURN(services.approvals,
+                        writ::approvals::Approvals::Create({}, services.store->policies(), *services.engine));
+  writ::server::AddAuthzRoutes(daemon.router(), *services.engine, services.approvals.get(), *services.registry,
+                               services.admin, services.pdp);
+  writ::server::AddApprovalsRoutes(daemon.router(), *services.approvals, *services.registry, services.admin);
+  return writ::Ok();
+}
 
 // Opens the embedded store in the data dir and adds every module's HTTP API to the daemon.
 // /healthz and /readyz are built in.
@@ -34,7 +104,7 @@ writ::Status RegisterRoutes(writ::server::Daemon& daemon, Services& services) {
                                                                            {.trust_domain = config.trust_domain}));
   services.admin.uids = config.admin_uids;
   writ::server::AddIdentityRoutes(daemon.router(), *services.registry, services.admin);
-  return writ::Ok();
+  return AddDecisionService(daemon, services);
 }
 
 writ::Status RunDaemon(const std::optional<std::string>& config_path, const writ::server::ConfigOverrides& overrides) {

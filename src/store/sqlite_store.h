@@ -5,6 +5,7 @@
 
 #include "common/result.h"
 #include "store/identity_store.h"
+#include "store/policy_store.h"
 
 namespace writ::store {
 
@@ -21,6 +22,7 @@ class SqliteStore {
   ~SqliteStore();
 
   IdentityStore& identities() { return *identities_; }
+  PolicyStore& policies() { return *policies_; }
   // The connection, for other components' SQLite backends (ledger). Lives as long as this store.
   sqlite::Database& database() { return *database_; }
 
@@ -28,6 +30,7 @@ class SqliteStore {
   SqliteStore() = default;
   std::unique_ptr<sqlite::Database> database_;
   std::unique_ptr<IdentityStore> identities_;
+  std::unique_ptr<PolicyStore> policies_;
 };
 
 }  // namespace writ::store

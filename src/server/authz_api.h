@@ -1,0 +1,40 @@
+// The decision service's HTTP API.
+// AuthZEN Authorization API 1.0 (any authenticated caller: a Unix-socket peer, or a TCP caller
+// presenting the configured PDP API key; docs/authzen.md):
+//   POST /access/v1/evaluation          POST /access/v1/evaluations
+//   POST /access/v1/search/subject      POST /access/v1/search/resource     POST /access/v1/search/action
+//   GET  /.well-known/authzen-configuration
+// Policy sets (administrators only, server/admin.h):
+//   POST /v1/policies                   {files:{name:text}, reason?, activate?} -> new version
+//   GET  /v1/policies                   versions and the active one
+//   GET  /v1/policies/{version}         one version with its files
+//   GET  /v1/policies/diff?from=&to=    unified diff of two versions
+//   POST /v1/policies/{version}/activate {reason?}
+//   POST /v1/policies/rollback          {reason?}
+#pragma once
+#include <string>
+
+#include "server/admin.h"
+#include "server/router.h"
+
+namespace writ::authz {
+class Engine;
+class ApprovalGate;
+}  // namespace writ::authz
+namespace writ::identity {
+class Registry;
+}
+
+namespace writ::server {
+
+struct PdpAccess {
+  // TCP callers must send `Authorization: <key>` or `Authorization: Bearer <key>`. Empty: TCP
+  // callers are refused (writ tokens are not accepted yet), Unix-socket peers are always accepted.
+  std::string api_key;
+};
+
+// Adds the routes above. Everything passed is borrowed and must outlive `router`.
+void AddAuthzRoutes(Router& router, authz::Engine& engine, authz::ApprovalGate* gate, identity::Registry& registry,
+                    const AdminAccess& admin, const PdpAccess& pdp);
+
+}  // namespace writ::server
