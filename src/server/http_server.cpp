@@ -178,7 +178,8 @@ class HttpServer::Impl {
 
   // Destroyed explicitly in Stop(), acceptors before the io_context.
   std::unique_ptr<asio::io_context> ioc_ = std::make_unique<asio::io_context>();
-  asio::strand<asio::io_context::executor_type> accept_strand_ = asio::make_strand(*ioc_);
+  // Reset in Stop() before ioc_: a strand's destructor uses a service the io_context owns.
+  std::optional<asio::strand<asio::io_context::executor_type>> accept_strand_{asio::make_strand(*ioc_)};
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor_;
   std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor_;
   std::vector<std::thread> threads_;
@@ -224,7 +225,7 @@ Status HttpServer::Impl::ListenUnix() {
     }
   }
   using Protocol = asio::local::stream_protocol;
-  auto acceptor = std::make_unique<Protocol::acceptor>(accept_strand_);
+  auto acceptor = std::make_unique<Protocol::acceptor>(*accept_strand_);
   beast::error_code error;
   acceptor->open(Protocol(), error);
   if (!error) acceptor->bind(Protocol::endpoint(path), error);
@@ -248,7 +249,7 @@ Status HttpServer::Impl::ListenTcp() {
     return Fail(Code::kInvalidArgument, "tcp host `" + options_.tcp_host + "` is not an IP address or `localhost`");
   }
   const Protocol::endpoint endpoint(address, *options_.tcp_port);
-  auto acceptor = std::make_unique<Protocol::acceptor>(accept_strand_);
+  auto acceptor = std::make_unique<Protocol::acceptor>(*accept_strand_);
   acceptor->open(endpoint.protocol(), error);
   if (!error) acceptor->set_option(asio::socket_base::reuse_address(true), error);
   if (!error) acceptor->bind(endpoint, error);
@@ -264,9 +265,9 @@ Status HttpServer::Impl::ListenTcp() {
 
 void HttpServer::Impl::Run() {
   if (unix_acceptor_) {
-    asio::co_spawn(accept_strand_, AcceptLoop<asio::local::stream_protocol>(*unix_acceptor_), asio::detached);
+    asio::co_spawn(*accept_strand_, AcceptLoop<asio::local::stream_protocol>(*unix_acceptor_), asio::detached);
   }
-  if (tcp_acceptor_) asio::co_spawn(accept_strand_, AcceptLoop<asio::ip::tcp>(*tcp_acceptor_), asio::detached);
+  if (tcp_acceptor_) asio::co_spawn(*accept_strand_, AcceptLoop<asio::ip::tcp>(*tcp_acceptor_), asio::detached);
   for (int index = 0; index < options_.threads; ++index) {
     threads_.emplace_back([this] {
       while (true) {
@@ -292,7 +293,7 @@ awaitable<void> HttpServer::Impl::AcceptLoop(typename Protocol::acceptor& accept
     if (error) {
       // Out of descriptors (or similar): back off instead of spinning.
       log::Warn("accept failed", {{"error", error.message()}});
-      asio::steady_timer timer(accept_strand_, kAcceptRetryDelay);
+      asio::steady_timer timer(*accept_strand_, kAcceptRetryDelay);
       co_await timer.async_wait(asio::redirect_error(use_awaitable, error));
       continue;
     }
@@ -450,7 +451,7 @@ void HttpServer::Impl::Stop() {
     close_acceptors();  // never ran (Listen failed): nothing else to wait for
   } else {
     std::promise<void> closed;
-    asio::post(accept_strand_, [&] {
+    asio::post(*accept_strand_, [&] {
       close_acceptors();
       closed.set_value();
     });
@@ -472,6 +473,7 @@ void HttpServer::Impl::Stop() {
   }
   unix_acceptor_.reset();
   tcp_acceptor_.reset();
+  accept_strand_.reset();
   ioc_.reset();
   // Remove the socket file, unless another process has replaced it since.
   if (!options_.unix_socket_path.empty() && socket_inode_ != 0) {
