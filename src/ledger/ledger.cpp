@@ -23,7 +23,15 @@ struct Pending {
   std::string_view kind;
   std::string subject;
   std::string correlation_id;
+  std::function<void(Result<Receipt>)> done;  // AppendAsync's callback, or empty
 };
+
+// Calls each queued callback with `error` (outside any lock: a callback may append again).
+void FailCallbacks(std::deque<Pending>& items, const std::string& error) {
+  for (Pending& item : items) {
+    if (item.done) item.done(Fail(Code::kUnavailable, "ledger cannot write: " + error));
+  }
+}
 
 std::string ToBytes(const Hash& hash) { return std::string(crypto::AsBytes(hash)); }
 
@@ -126,7 +134,8 @@ class Ledger::Impl {
     return Ok();
   }
 
-  Result<Receipt> Append(Event event) {
+  // Encodes `event` and queues it; returns its index. Blocks while the queue is full.
+  Result<LeafIndex> Enqueue(Event& event, std::function<void(Result<Receipt>)> done) {
     if (event.id.empty()) event.id = NewUuidV7(clock_);
     if (event.time == TimePoint{}) event.time = clock_.Now();
     WRIT_ASSIGN_OR_RETURN(std::string body,
@@ -145,13 +154,25 @@ class Ledger::Impl {
     if (stop_) return Fail(Code::kUnavailable, "ledger is closing");
     LeafIndex index = next_index_++;
     pending_.push_back(Pending{index, std::move(body), event.id, ToUnixMillis(event.time), EventKindName(event.kind),
-                               std::move(event.subject), std::move(event.correlation_id)});
+                               event.subject, event.correlation_id, std::move(done)});
     if (pending_.size() == 1 || pending_.size() >= options_.max_batch) work_cv_.notify_one();
+    return index;
+  }
+
+  Result<Receipt> Append(Event event) {
+    WRIT_ASSIGN_OR_RETURN(LeafIndex index, Enqueue(event, nullptr));
     if (options_.durability == Durability::kStrict) {
+      MutexLock lock(mu_);
+      NativeWait wait(mu_);
       while (durable_size_ <= index && !failed_) done_cv_.wait(wait.lock());
       if (durable_size_ <= index) return Fail(Code::kUnavailable, "ledger cannot write: " + failure_);
     }
     return Receipt{index, std::move(event.id)};
+  }
+
+  void AppendAsync(Event event, std::function<void(Result<Receipt>)> done) {
+    auto queued = Enqueue(event, done);
+    if (!queued && done) done(Fail(queued.error()));
   }
 
   Result<std::string> Checkpoint() {
@@ -309,32 +330,57 @@ class Ledger::Impl {
                                         ToBytes(hash)});
       }
     }
+    auto t0 = std::chrono::steady_clock::now();
     Status written = store_.Append(rows, nodes);
-    MutexLock lock(mu_);
-    if (!written) {
-      FailAll(written.error().message);
-      return false;
+    std::deque<Pending> dropped;
+    if (std::getenv("WRIT_LEDGER_DEBUG")) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+      std::fprintf(stderr, "batch %zu rows %zu nodes %ld us\n", rows.size(), nodes.size(), static_cast<long>(us));
     }
-    durable_size_ = rows.back().index + 1;
-    done_cv_.notify_all();
-    return true;
+    {
+      MutexLock lock(mu_);
+      if (!written) {
+        dropped = FailAll(written.error().message);
+      } else {
+        durable_size_ = rows.back().index + 1;
+        done_cv_.notify_all();
+      }
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!batch[i].done) continue;
+      if (written) {
+        batch[i].done(Receipt{rows[i].index, rows[i].id});
+      } else {
+        batch[i].done(Fail(Code::kUnavailable, "ledger cannot write: " + written.error().message));
+      }
+    }
+    FailCallbacks(dropped, written ? std::string() : written.error().message);
+    return written.has_value();
   }
 
   // Fails the ledger for good: every waiter and every later Append gets kUnavailable.
-  void FailAll(const std::string& message) WRIT_REQUIRES(mu_) {
+  // Returns the queued appends, whose callbacks the caller must fail outside the lock.
+  [[nodiscard]] std::deque<Pending> FailAll(const std::string& message) WRIT_REQUIRES(mu_) {
     failed_ = true;
     failure_ = message;
-    pending_.clear();
+    std::deque<Pending> dropped;
+    dropped.swap(pending_);
     done_cv_.notify_all();
     room_cv_.notify_all();
     log::Error("ledger write failed; refusing further appends", {{"error", json::Value(message)}});
+    return dropped;
   }
 
   bool MaybeCheckpoint() {
     Status signed_checkpoint = SignCheckpoint(/*force=*/false);
     if (!signed_checkpoint) {
-      MutexLock lock(mu_);
-      FailAll("checkpoint: " + signed_checkpoint.error().message);
+      std::string message = "checkpoint: " + signed_checkpoint.error().message;
+      std::deque<Pending> dropped;
+      {
+        MutexLock lock(mu_);
+        dropped = FailAll(message);
+      }
+      FailCallbacks(dropped, message);
       return false;
     }
     return true;
@@ -407,6 +453,9 @@ Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Ledger::~Ledger() = default;
 
 Result<Receipt> Ledger::Append(Event event) { return impl_->Append(std::move(event)); }
+void Ledger::AppendAsync(Event event, std::function<void(Result<Receipt>)> done) {
+  impl_->AppendAsync(std::move(event), std::move(done));
+}
 Result<std::string> Ledger::Checkpoint() { return impl_->Checkpoint(); }
 Result<std::optional<std::string>> Ledger::LatestCheckpoint() const { return impl_->LatestCheckpoint(); }
 Result<InclusionProof> Ledger::ProveInclusion(LeafIndex index, uint64_t tree_size) const {

@@ -89,6 +89,12 @@ class Ledger {
   // with kUnavailable until the ledger is reopened.
   Result<Receipt> Append(Event event);
 
+  // Like Append, without blocking the caller until durable: `done` runs once the event is durable
+  // (or with the error), on the ledger's writer thread (post heavy work elsewhere), or on the
+  // calling thread when the event is refused at once. May still block while the queue is full
+  // (backpressure). For event loops (Asio handlers) that keep many appends in flight.
+  void AppendAsync(Event event, std::function<void(Result<Receipt>)> done);
+
   // Waits until everything appended so far is durable, then signs a checkpoint of the current size
   // (or returns the latest one if nothing changed). Returns the signed note.
   // Errors: kUnavailable; kFailedPrecondition for an empty ledger.

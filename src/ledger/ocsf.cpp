@@ -88,8 +88,12 @@ std::string ToOcsfJson(const StoredEvent& stored, const OcsfOptions& options) {
   w.Key("time").Int(ToUnixMillis(event.time));
   w.Key("severity_id").Int(severity);
   w.Key("status_id").Int(status);
-  w.Key("message").String(std::string(EventKindName(event.kind)) +
-                          (event.decision != Decision::kNone ? " " + std::string(DecisionName(event.decision)) : ""));
+  std::string message(EventKindName(event.kind));
+  if (event.decision != Decision::kNone) {
+    message.push_back(' ');
+    message.append(DecisionName(event.decision));
+  }
+  w.Key("message").String(message);
   w.Key("metadata").BeginObject();
   w.Key("version").String("1.8.0");
   w.Key("uid").String(event.id);

@@ -75,7 +75,7 @@ TEST(CrashTest, KillNineDuringAppendsLosesNothingAcknowledged) {
     ASSERT_FALSE(acks.empty()) << "round " << round;
     total_acks += acks.size();
     testing::TestStore store(path);
-    auto ledger = Ledger::Open({.signer = &signer}, *store.ledger);
+    auto ledger = Ledger::Open({.origin = "writ.test/ledger", .signer = &signer}, *store.ledger);
     ASSERT_THAT(ledger, IsOk()) << "round " << round;
     for (const Ack& ack : acks) {
       auto row = store.ledger->Get(ack.index);

@@ -1,6 +1,8 @@
 #include "ledger/ledger.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -81,6 +83,30 @@ TEST_F(LedgerTest, ConcurrentAppendsAreDurableAndProvable) {
   EXPECT_EQ(report->events, 201u);
   EXPECT_EQ(report->checkpoints, 2u);
   EXPECT_EQ(report->root, later.root);
+}
+
+TEST_F(LedgerTest, AppendAsyncCallsBackOnceDurable) {
+  TestStore store(dir_.file("writ.db"));
+  auto ledger = OpenLedger(store);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Receipt> receipts;
+  for (int i = 0; i < 300; ++i) {
+    ledger->AppendAsync(MakeEvent(i), [&](Result<Receipt> receipt) {
+      ASSERT_THAT(receipt, IsOk());
+      std::lock_guard<std::mutex> lock(mu);
+      receipts.push_back(*receipt);
+      cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return receipts.size() == 300; });
+  for (const Receipt& receipt : receipts) EXPECT_LT(receipt.index, ledger->Size());
+  Event bad = MakeEvent(1);
+  bad.details = json::Value(1);
+  bool refused = false;
+  ledger->AppendAsync(bad, [&](Result<Receipt> receipt) { refused = !receipt.has_value(); });
+  EXPECT_TRUE(refused);
 }
 
 TEST_F(LedgerTest, ReopenRestoresTheTreeAndContinues) {
@@ -185,6 +211,9 @@ TEST_F(LedgerTest, StoreFailureFailsClosedAndKeepsAcknowledgedEvents) {
     failing.fail = true;
     EXPECT_THAT(ledger->Append(MakeEvent(10)), FailsWith(Code::kUnavailable, HasSubstr("disk full")));
     EXPECT_THAT(ledger->Append(MakeEvent(11)), FailsWith(Code::kUnavailable));
+    bool refused = false;
+    ledger->AppendAsync(MakeEvent(12), [&](Result<Receipt> receipt) { refused = !receipt.has_value(); });
+    EXPECT_TRUE(refused);
     EXPECT_EQ(ledger->Size(), 10u);
   }
   failing.fail = false;
