@@ -57,7 +57,7 @@ wait_port 18481
 start_writd() {  # durability
   local dir="$work/writd-$1"
   mkdir -p "$dir"
-  printf 'log:\n  level: warn\n' > "$dir/writd.yaml"
+  printf 'threads: %s\nlog:\n  level: warn\n' "${WRITD_THREADS:-32}" > "$dir/writd.yaml"
   WRIT_PDP_API_KEY=bench-key WRIT_AUDIT_DURABILITY="$1" "$build/src/main/writd" --config "$dir/writd.yaml" \
     --data-dir "$dir/data" --listen-tcp 127.0.0.1:18482 2>"$dir/log" & writd_pid=$!
   pids+=($writd_pid)

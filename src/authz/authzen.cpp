@@ -231,17 +231,20 @@ cedar::EntityUid ActionUid(std::string_view name) {
   return {"Action", std::string(name)};
 }
 
-Result<json::Value> Authzen::Evaluation(const json::Value& body, std::string_view request_id) const {
+Result<json::Value> Authzen::Evaluation(const json::Value& body, std::string_view request_id,
+                                        const json::Value& caller) const {
   WRIT_RETURN_IF_ERROR(CheckBodyIsObject(body));
-  WRIT_ASSIGN_OR_RETURN(const DecisionRequest request, ParseEvaluation(body, json::Value(json::Object{}), request_id));
+  WRIT_ASSIGN_OR_RETURN(DecisionRequest request, ParseEvaluation(body, json::Value(json::Object{}), request_id));
+  request.caller = caller;
   return ToJson(Decide(engine_, gate_, request, /*verbose=*/true));
 }
 
-Result<json::Value> Authzen::Evaluations(const json::Value& body, std::string_view request_id) const {
+Result<json::Value> Authzen::Evaluations(const json::Value& body, std::string_view request_id,
+                                         const json::Value& caller) const {
   WRIT_RETURN_IF_ERROR(CheckBodyIsObject(body));
   const json::Value* items = Member(body, "evaluations");
   if (items != nullptr && !items->is_array()) return Fail(Code::kInvalidArgument, "`evaluations` must be an array");
-  if (items == nullptr || items->as_array().empty()) return Evaluation(body, request_id);
+  if (items == nullptr || items->as_array().empty()) return Evaluation(body, request_id, caller);
   if (items->as_array().size() > kMaxBatchItems) {
     return Fail(Code::kInvalidArgument, fmt::format("at most {} evaluations per request", kMaxBatchItems));
   }
@@ -262,6 +265,7 @@ Result<json::Value> Authzen::Evaluations(const json::Value& body, std::string_vi
     } else if (auto request = ParseEvaluation(item, body, request_id); !request) {
       out.push_back(ItemFailure(request.error()));
     } else {
+      request->caller = caller;
       Answer answer = Decide(engine_, gate_, *request, /*verbose=*/false);
       decision = answer.decision;
       out.push_back(ToJson(std::move(answer)));
@@ -272,7 +276,8 @@ Result<json::Value> Authzen::Evaluations(const json::Value& body, std::string_vi
   return json::Value(json::Object{{"evaluations", std::move(out)}});
 }
 
-Result<json::Value> Authzen::Search(SearchKind kind, const json::Value& body, std::string_view request_id) const {
+Result<json::Value> Authzen::Search(SearchKind kind, const json::Value& body, std::string_view request_id,
+                                    const json::Value& caller) const {
   WRIT_RETURN_IF_ERROR(CheckBodyIsObject(body));
   WRIT_ASSIGN_OR_RETURN(const Page page, ParsePage(body));
   WRIT_ASSIGN_OR_RETURN(EntityRef subject, ParseEntity(Member(body, "subject"), "subject", kind != SearchKind::kSubject));
@@ -286,6 +291,7 @@ Result<json::Value> Authzen::Search(SearchKind kind, const json::Value& body, st
   const std::shared_ptr<const Snapshot> snapshot = engine_.snapshot();
   DecisionRequest request = MakeRequest(subject, action, resource, context, request_id);
   request.record = false;
+  request.caller = caller;
   json::Array results;
   auto allowed = [&]() { return engine_.Decide(request, *snapshot).outcome == Outcome::kAllow; };
   if (kind == SearchKind::kAction) {

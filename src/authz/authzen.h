@@ -40,13 +40,18 @@ class Authzen {
 
   // POST /access/v1/evaluation. Returns {"decision":bool,"context":{...}}.
   // Errors: kInvalidArgument naming the missing or mistyped member (HTTP 400).
-  Result<json::Value> Evaluation(const json::Value& body, std::string_view request_id) const;
+  // `caller` (null or an object) is what writd knows of the authenticated caller: policies see it as
+  // `context.writ.caller`.
+  Result<json::Value> Evaluation(const json::Value& body, std::string_view request_id,
+                                 const json::Value& caller = json::Value()) const;
   // POST /access/v1/evaluations. Items are exactly {"decision":bool} unless they carry an error or
   // an approval ticket. Errors: kInvalidArgument for problems of the whole payload.
-  Result<json::Value> Evaluations(const json::Value& body, std::string_view request_id) const;
+  Result<json::Value> Evaluations(const json::Value& body, std::string_view request_id,
+                                  const json::Value& caller = json::Value()) const;
   // POST /access/v1/search/{subject,resource,action}. Returns {"results":[...]} (and "page" when
   // the request had one). Errors: kInvalidArgument; kUnavailable if the search cannot be recorded.
-  Result<json::Value> Search(SearchKind kind, const json::Value& body, std::string_view request_id) const;
+  Result<json::Value> Search(SearchKind kind, const json::Value& body, std::string_view request_id,
+                             const json::Value& caller = json::Value()) const;
 
   // GET /.well-known/authzen-configuration for a PDP reached at `base_url` ("http://host:port").
   static json::Value Metadata(std::string_view base_url);

@@ -271,8 +271,13 @@ DecisionResult Engine::DecideUnchecked(const DecisionRequest& request, const Sna
     context_fields = value->as_record();
   }
   cedar::ExtValue now{.kind = cedar::ExtKind::kDatetime, .num = ToUnixMillis(clock().Now())};
-  context_fields.emplace_back(std::string(kWritContextKey),
-                              cedar::Value::Record({{"time", cedar::Value::Ext(now)}}));
+  cedar::RecordFields writ_fields{{"time", cedar::Value::Ext(now)}};
+  if (request.caller.is_object()) {
+    auto caller = cedar::ValueFromJson(request.caller);
+    if (!caller) return DenyWith(fmt::format("bad caller claims: {}", caller.error().message), version);
+    writ_fields.emplace_back("caller", std::move(*caller));
+  }
+  context_fields.emplace_back(std::string(kWritContextKey), cedar::Value::Record(std::move(writ_fields)));
   const cedar::Request cedar_request =
       cedar::Request::Make(request.principal, request.action, request.resource, cedar::Value::Record(std::move(context_fields)));
 

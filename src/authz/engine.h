@@ -64,6 +64,7 @@ struct DecisionRequest {
   // Entities the caller supplies (e.g. AuthZEN `properties`); their attributes override the stored
   // entity's attributes of the same name; parents are added to the stored ones.
   std::vector<cedar::Entity> entities;
+  json::Value caller;                  // the authenticated caller (token claims), or null: context.writ.caller
   std::string correlation_id;          // e.g. the HTTP request id
   bool record = true;                  // false for search candidates (the search itself is recorded)
 };

@@ -7,6 +7,8 @@
 #include "cli/connection.h"
 #include "cli/decision_commands.h"
 #include "cli/identity_commands.h"
+#include "cli/run_command.h"
+#include "cli/token_commands.h"
 
 namespace writ::cli {
 namespace {
@@ -51,6 +53,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   app.add_option("-o,--output", global.output, "output format: table or json")->check(CLI::IsMember({"table", "json"}));
   Action action;
   AddIdentityCommands(app, global, &action);
+  AddTokenCommands(app, global, &action);
+  AddRunCommand(app, global, &action);
   AddStatusCommand(app, global, &action);
   AddDecisionCommands(app, global, &action);
   try {

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "approvals/approvals.h"
+#include "authz/admin_guard.h"
 #include "authz/engine.h"
 #include "authz/ledger_recorder.h"
 #include "common/result.h"
@@ -26,6 +27,8 @@
 #include "server/config.h"
 #include "server/daemon.h"
 #include "server/identity_api.h"
+#include "token/verifier.h"
+#include "server/token_api.h"
 #include "store/ledger_store.h"
 #include "store/sqlite_store.h"
 
@@ -37,12 +40,14 @@ struct Services {
   std::unique_ptr<writ::store::SqliteStore> store;
   std::unique_ptr<writ::identity::Registry> registry;
   writ::server::AdminAccess admin;
+  std::unique_ptr<writ::server::TokenService> tokens;
   std::unique_ptr<writ::store::LedgerStore> ledger_store;
   std::optional<writ::ledger::NoteSigner> ledger_signer;
   std::unique_ptr<writ::ledger::Ledger> ledger;
   std::unique_ptr<writ::authz::LedgerRecorder> recorder;
   std::unique_ptr<writ::authz::Engine> engine;
   std::unique_ptr<writ::approvals::Approvals> approvals;
+  std::unique_ptr<writ::authz::AdminGuard> admin_guard;
   writ::server::PdpAccess pdp;
 };
 
@@ -87,10 +92,29 @@ writ::Status AddDecisionService(writ::server::Daemon& daemon, Services& services
   WRIT_RETURN_IF_ERROR(services.engine->Load());
   // The PDP API key for TCP callers (e.g. other PEPs); never logged.
   if (const char* api_key = std::getenv("WRIT_PDP_API_KEY"); api_key != nullptr) services.pdp.api_key = api_key;
+  // TCP callers may also authenticate with a writ token; its claims reach policies as context.writ.caller.
+  services.pdp.verify_token = [&services](std::string_view bearer) -> writ::Result<writ::json::Value> {
+    auto verified = services.tokens->verifier().VerifyAnyAudience(bearer);
+    if (!verified) return writ::Fail(writ::Code::kUnauthenticated, "the bearer token is not a valid writ token");
+    const auto& claims = (*verified)->claims;
+    writ::json::Value caller = writ::json::Object{{"agent", (*verified)->agent}, {"sub", claims.sub}, {"jti", claims.jti}};
+    if (!claims.task.empty()) caller.Set("task", claims.task);
+    if (!claims.scope.empty()) caller.Set("scope", claims.scope);
+    if (!claims.act.is_null()) caller.Set("delegation", claims.act);
+    return caller;
+  };
   WRIT_ASSIGN_OR_RETURN(services.approvals,
                         writ::approvals::Approvals::Create({}, services.store->policies(), *services.engine));
+  // The admin policy set: <data-dir>/admin.cedar when present, else the shipped default.
+  std::string admin_policies(writ::authz::kDefaultAdminPolicies);
+  if (std::ifstream admin_file(config.data_dir + "/admin.cedar"); admin_file) {
+    std::stringstream text;
+    text << admin_file.rdbuf();
+    admin_policies = text.str();
+  }
+  WRIT_ASSIGN_OR_RETURN(services.admin_guard, writ::authz::AdminGuard::Create(admin_policies));
   writ::server::AddAuthzRoutes(daemon.router(), *services.engine, services.approvals.get(), *services.registry,
-                               services.admin, services.pdp);
+                               services.admin, *services.admin_guard, services.pdp);
   writ::server::AddApprovalsRoutes(daemon.router(), *services.approvals, *services.registry, services.admin);
   return writ::Ok();
 }
@@ -104,6 +128,10 @@ writ::Status RegisterRoutes(writ::server::Daemon& daemon, Services& services) {
                                                                            {.trust_domain = config.trust_domain}));
   services.admin.uids = config.admin_uids;
   writ::server::AddIdentityRoutes(daemon.router(), *services.registry, services.admin);
+  WRIT_ASSIGN_OR_RETURN(services.tokens, writ::server::TokenService::Open(services.store->tokens(), *services.registry,
+                                                                         {.data_dir = config.data_dir,
+                                                                          .trust_domain = config.trust_domain}));
+  writ::server::AddTokenRoutes(daemon.router(), *services.tokens, services.admin);
   return AddDecisionService(daemon, services);
 }
 

@@ -4,12 +4,15 @@
 
 #include <fmt/format.h>
 
+#include "authz/admin_guard.h"
 #include "authz/authzen.h"
 #include "authz/engine.h"
 #include "identity/registry.h"
 
 namespace writ::server {
 namespace {
+
+constexpr size_t kMaxTokenBytes = 16 << 10;
 
 Result<int64_t> ParseVersion(std::string_view text, std::string_view name) {
   int64_t version = 0;
@@ -53,13 +56,13 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
 class AuthzApi {
  public:
   AuthzApi(authz::Engine& engine, authz::ApprovalGate* gate, identity::Registry& registry, const AdminAccess& admin,
-           const PdpAccess& pdp)
-      : engine_(engine), authzen_(engine, gate), registry_(registry), admin_(admin), pdp_(pdp) {}
+           const authz::AdminGuard& guard, const PdpAccess& pdp)
+      : engine_(engine), authzen_(engine, gate), registry_(registry), admin_(admin), guard_(guard), pdp_(pdp) {}
 
   // AuthZEN: every malformed request is a 400 (the certification scenario), including a wrong
   // Content-Type (the Router would say 415), so these routes check it themselves.
   Result<Response> Authzen(const Request& request, int kind) {
-    WRIT_RETURN_IF_ERROR(Authenticate(request));
+    WRIT_ASSIGN_OR_RETURN(const json::Value caller, Authenticate(request));
     const auto content_type = request.headers.Get("Content-Type");
     if (!content_type || !IsJsonContentType(*content_type)) {
       return Fail(Code::kInvalidArgument, "Content-Type must be application/json");
@@ -67,11 +70,11 @@ class AuthzApi {
     WRIT_ASSIGN_OR_RETURN(const json::Value body, ParseJsonBody(request));
     Result<json::Value> answer = Fail(Code::kInternal, "unreachable");
     switch (kind) {
-      case 0: answer = authzen_.Evaluation(body, request.request_id); break;
-      case 1: answer = authzen_.Evaluations(body, request.request_id); break;
-      case 2: answer = authzen_.Search(authz::SearchKind::kSubject, body, request.request_id); break;
-      case 3: answer = authzen_.Search(authz::SearchKind::kResource, body, request.request_id); break;
-      default: answer = authzen_.Search(authz::SearchKind::kAction, body, request.request_id); break;
+      case 0: answer = authzen_.Evaluation(body, request.request_id, caller); break;
+      case 1: answer = authzen_.Evaluations(body, request.request_id, caller); break;
+      case 2: answer = authzen_.Search(authz::SearchKind::kSubject, body, request.request_id, caller); break;
+      case 3: answer = authzen_.Search(authz::SearchKind::kResource, body, request.request_id, caller); break;
+      default: answer = authzen_.Search(authz::SearchKind::kAction, body, request.request_id, caller); break;
     }
     if (!answer) return Fail(std::move(answer).error());
     return JsonResponse(200, *answer);
@@ -87,7 +90,7 @@ class AuthzApi {
   }
 
   Result<Response> Apply(const Request& request) {
-    WRIT_ASSIGN_OR_RETURN(const std::string author, RequireAdmin(request, admin_, registry_));
+    WRIT_ASSIGN_OR_RETURN(const std::string author, Admin(request, "policy:apply"));
     WRIT_ASSIGN_OR_RETURN(const json::Value body, ParseJsonBody(request));
     if (!body.is_object()) return Fail(Code::kInvalidArgument, "request body must be a JSON object");
     const json::Value* files = body.Find("files");
@@ -107,7 +110,7 @@ class AuthzApi {
   }
 
   Result<Response> List(const Request& request) {
-    WRIT_RETURN_IF_ERROR(RequireAdmin(request, admin_, registry_));
+    WRIT_RETURN_IF_ERROR(Admin(request, "policy:read"));
     WRIT_ASSIGN_OR_RETURN(const auto versions, engine_.List());
     const int64_t active = engine_.active_version();
     json::Array items;
@@ -116,7 +119,7 @@ class AuthzApi {
   }
 
   Result<Response> Show(const Request& request) {
-    WRIT_RETURN_IF_ERROR(RequireAdmin(request, admin_, registry_));
+    WRIT_RETURN_IF_ERROR(Admin(request, "policy:read"));
     WRIT_ASSIGN_OR_RETURN(const int64_t version, ParseVersion(request.Param("version"), "the path"));
     WRIT_ASSIGN_OR_RETURN(const auto versions, engine_.List());
     WRIT_ASSIGN_OR_RETURN(const authz::PolicySource source, engine_.Source(version));
@@ -129,7 +132,7 @@ class AuthzApi {
   }
 
   Result<Response> Diff(const Request& request) {
-    WRIT_RETURN_IF_ERROR(RequireAdmin(request, admin_, registry_));
+    WRIT_RETURN_IF_ERROR(Admin(request, "policy:read"));
     const auto from_text = request.query.Get("from");
     const auto to_text = request.query.Get("to");
     if (!from_text || !to_text) return Fail(Code::kInvalidArgument, "query parameters `from` and `to` are required");
@@ -142,8 +145,14 @@ class AuthzApi {
   }
 
   Result<Response> Activate(const Request& request) {
-    WRIT_ASSIGN_OR_RETURN(const std::string author, RequireAdmin(request, admin_, registry_));
     WRIT_ASSIGN_OR_RETURN(const int64_t version, ParseVersion(request.Param("version"), "the path"));
+    std::string version_author;
+    WRIT_ASSIGN_OR_RETURN(const auto versions, engine_.List());
+    for (const auto& info : versions) {
+      if (info.version == version) version_author = info.author;
+    }
+    WRIT_ASSIGN_OR_RETURN(const std::string author,
+                          Admin(request, "policy:activate", json::Object{{"version_author", version_author}}));
     WRIT_ASSIGN_OR_RETURN(const json::Value body, OptionalBody(request));
     WRIT_ASSIGN_OR_RETURN(const std::string reason, OptionalReason(body));
     WRIT_ASSIGN_OR_RETURN(const authz::VersionInfo info, engine_.Activate(version, author, reason));
@@ -151,7 +160,7 @@ class AuthzApi {
   }
 
   Result<Response> Rollback(const Request& request) {
-    WRIT_ASSIGN_OR_RETURN(const std::string author, RequireAdmin(request, admin_, registry_));
+    WRIT_ASSIGN_OR_RETURN(const std::string author, Admin(request, "policy:rollback"));
     WRIT_ASSIGN_OR_RETURN(const json::Value body, OptionalBody(request));
     WRIT_ASSIGN_OR_RETURN(const std::string reason, OptionalReason(body));
     WRIT_ASSIGN_OR_RETURN(const authz::VersionInfo info, engine_.Rollback(author, reason));
@@ -159,33 +168,41 @@ class AuthzApi {
   }
 
  private:
-  Status Authenticate(const Request& request) const {
-    if (request.peer.transport == Transport::kUnix && request.peer.uid) return Ok();
-    if (pdp_.api_key.empty()) {
-      return Fail(Code::kUnauthenticated, "TCP callers must present the PDP API key (none is configured)");
-    }
+  // RequireAdmin, then the admin policy set. Returns the author.
+  Result<std::string> Admin(const Request& request, std::string_view action, const json::Value& context = json::Value()) {
+    WRIT_ASSIGN_OR_RETURN(std::string author, RequireAdmin(request, admin_, registry_));
+    WRIT_RETURN_IF_ERROR(guard_.Authorize({.name = author, .is_human = author.rfind("uid:", 0) != 0, .is_administrator = true},
+                                          action, "policies", context));
+    return author;
+  }
+
+  // Who asks: null for a Unix-socket peer or the PDP API key; the token's claims for a writ token.
+  Result<json::Value> Authenticate(const Request& request) const {
+    if (request.peer.transport == Transport::kUnix && request.peer.uid) return json::Value();
     auto header = request.headers.Get("Authorization");
-    if (!header) return Fail(Code::kUnauthenticated, "missing Authorization header");
+    if (!header) return Fail(Code::kUnauthenticated, "missing Authorization header (PDP API key or writ token)");
     std::string_view presented = *header;
     if (presented.substr(0, 7) == "Bearer ") presented.remove_prefix(7);
-    if (!ConstantTimeEqual(presented, pdp_.api_key)) {
-      return Fail(Code::kUnauthenticated, "the Authorization header does not carry the PDP API key");
+    if (!pdp_.api_key.empty() && ConstantTimeEqual(presented, pdp_.api_key)) return json::Value();
+    if (pdp_.verify_token && presented.size() <= kMaxTokenBytes && presented.find('.') != std::string_view::npos) {
+      return pdp_.verify_token(presented);
     }
-    return Ok();
+    return Fail(Code::kUnauthenticated, "the Authorization header carries neither the PDP API key nor a valid writ token");
   }
 
   authz::Engine& engine_;
   authz::Authzen authzen_;
   identity::Registry& registry_;
   const AdminAccess& admin_;
+  const authz::AdminGuard& guard_;
   const PdpAccess& pdp_;
 };
 
 }  // namespace
 
 void AddAuthzRoutes(Router& router, authz::Engine& engine, authz::ApprovalGate* gate, identity::Registry& registry,
-                    const AdminAccess& admin, const PdpAccess& pdp) {
-  auto api = std::make_shared<AuthzApi>(engine, gate, registry, admin, pdp);
+                    const AdminAccess& admin, const authz::AdminGuard& guard, const PdpAccess& pdp) {
+  auto api = std::make_shared<AuthzApi>(engine, gate, registry, admin, guard, pdp);
   const RouteOptions raw{.json_body = false};
   const char* paths[] = {"/access/v1/evaluation", "/access/v1/evaluations", "/access/v1/search/subject",
                          "/access/v1/search/resource", "/access/v1/search/action"};

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "authz/admin_guard.h"
 #include "authz/authzen.h"
 #include "authz_test_util.h"
 #include "testing/matchers.h"
@@ -185,6 +186,31 @@ TEST(ActionUidTest, PlainNamesAreActionsAndFullUidsAreKept) {
   EXPECT_EQ(ActionUid("read"), (cedar::EntityUid{"Action", "read"}));
   EXPECT_EQ(ActionUid(R"(Writ::Action::"mcp:call")"), (cedar::EntityUid{"Writ::Action", "mcp:call"}));
   EXPECT_EQ(ActionUid("GET"), (cedar::EntityUid{"Action", "GET"}));
+}
+
+}  // namespace
+}  // namespace writ::authz
+
+namespace writ::authz {
+namespace {
+
+TEST(AdminGuardTest, DefaultLetsLocalAdministratorsDoEverythingAndNobodyElse) {
+  auto guard = AdminGuard::Create().value();
+  EXPECT_THAT(guard->Authorize({.name = "alice", .is_human = true, .is_administrator = true}, "policy:activate", "policies"),
+              IsOk());
+  EXPECT_THAT(guard->Authorize({.name = "uid:1234", .is_human = false, .is_administrator = false}, "identity:create", "x"),
+              FailsWith(Code::kPermissionDenied));
+}
+
+TEST(AdminGuardTest, TwoPersonRuleForActivationIsAPolicy) {
+  auto guard = AdminGuard::Create(std::string(kDefaultAdminPolicies) + R"(
+@id("two-person-activation")
+forbid (principal, action == Writ::Action::"policy:activate", resource)
+when { context has version_author && context.version_author == principal.name };)").value();
+  const AdminCaller alice{.name = "alice", .is_human = true, .is_administrator = true};
+  EXPECT_THAT(guard->Authorize(alice, "policy:activate", "policies", json::Object{{"version_author", "alice"}}),
+              FailsWith(Code::kPermissionDenied, ::testing::HasSubstr("two-person-activation")));
+  EXPECT_THAT(guard->Authorize(alice, "policy:activate", "policies", json::Object{{"version_author", "bob"}}), IsOk());
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The AuthZEN interop cases and the certification scenario against a real writd, configured with
 // the Cedar policies and entities in tests/integration/authzen/<scenario>/ through `writ policy
 // apply`. Prints the counts ("[authzen] todo single 40/40 ...").
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <iostream>
@@ -301,8 +303,8 @@ TEST_F(AuthzenTest, BatchSemanticsStopWhereTheSpecSays) {
   EXPECT_EQ(status, 400);
 }
 
-TEST_F(AuthzenTest, TcpCallersNeedThePdpKey) {
-  // writd in this fixture has no WRIT_PDP_API_KEY: TCP callers are refused, never allowed.
+TEST_F(AuthzenTest, TcpCallersNeedThePdpKeyOrAWritToken) {
+  // writd in this fixture has no WRIT_PDP_API_KEY: TCP callers without a token are refused.
   Activate("certification");
   std::string log_text;
   std::ifstream log(writd_->log_path());
@@ -320,6 +322,29 @@ TEST_F(AuthzenTest, TcpCallersNeedThePdpKey) {
                               Eval(Entity("user", "alice"), json::Object{{"name", "read"}}, Entity("record", "record-1")));
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 401);
+
+  // A writ token issued to an agent authenticates a TCP caller.
+  auto human = RunShell(std::string(WRIT_CLI_BINARY) + " identity create alice --kind human --uid " + std::to_string(::getuid()),
+                        writd_->socket());
+  ASSERT_EQ(human.exit_code, 0) << human.output;
+  auto agent = RunShell(std::string(WRIT_CLI_BINARY) + " identity create pep-bot --owner alice", writd_->socket());
+  ASSERT_EQ(agent.exit_code, 0) << agent.output;
+  auto issued = client_->Request("POST", "/v1/token", json::Value(json::Object{{"agent", "pep-bot"}}));
+  ASSERT_TRUE(issued.has_value());
+  ASSERT_EQ(issued->status, 200) << issued->body;
+  const std::string jwt = issued->Json()->Find("access_token")->as_string();
+  server::Headers bearer;
+  bearer.Set("Authorization", "Bearer " + jwt);
+  auto with_token = tcp.Request("POST", "/access/v1/evaluation",
+                                Eval(Entity("user", "alice"), json::Object{{"name", "read"}}, Entity("record", "record-1")),
+                                bearer);
+  ASSERT_TRUE(with_token.has_value());
+  EXPECT_EQ(with_token->status, 200) << with_token->body;
+  bearer.Set("Authorization", "Bearer " + jwt.substr(0, jwt.size() - 4) + "AAAA");
+  auto forged = tcp.Request("POST", "/access/v1/evaluation",
+                            Eval(Entity("user", "alice"), json::Object{{"name", "read"}}, Entity("record", "record-1")), bearer);
+  ASSERT_TRUE(forged.has_value());
+  EXPECT_EQ(forged->status, 401);
 }
 
 }  // namespace
