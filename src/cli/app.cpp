@@ -7,6 +7,7 @@
 #include "cli/audit_commands.h"
 #include "cli/cedar_commands.h"
 #include "cli/connection.h"
+#include "cli/decision_commands.h"
 #include "cli/identity_commands.h"
 #include "cli/run_command.h"
 #include "cli/token_commands.h"
@@ -59,6 +60,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   AddRunCommand(app, global, &action);
   AddStatusCommand(app, global, &action);
   AddCedarCommands(app, global, &action);
+  AddDecisionCommands(app, global, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
