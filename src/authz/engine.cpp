@@ -258,7 +258,7 @@ DecisionResult Engine::DecideUnchecked(const DecisionRequest& request, const Sna
       }
       merged.Add(std::move(entity), /*replace=*/true);
     }
-    merged.Finalize();
+    if (!merged.Finalize()) return DenyWith("the request's entities form too large a hierarchy", version);
     entities = &merged;
   }
 
