@@ -17,6 +17,7 @@
 #include "authz/admin_guard.h"
 #include "authz/engine.h"
 #include "authz/ledger_recorder.h"
+#include "common/log.h"
 #include "common/result.h"
 #include "crypto/keys.h"
 #include "identity/registry.h"
@@ -72,6 +73,26 @@ writ::Result<writ::crypto::PrivateKey> LedgerKey(const std::string& data_dir) {
   return key;
 }
 
+// Every identity change (already durable in the registry) also goes to the audit ledger. A ledger
+// failure here cannot undo the change: it is logged, and the ledger refuses later decisions.
+void RecordIdentityChanges(writ::identity::Registry& registry, writ::ledger::Ledger& ledger) {
+  registry.AddListener([&ledger, &registry](const writ::identity::Version& version) {
+    writ::ledger::Event event;
+    event.kind = writ::ledger::EventKind::kIdentityChanged;
+    event.actor = version.author;
+    event.subject = version.identity.kind == writ::identity::Kind::kAgent
+                        ? version.identity.spiffe_id
+                        : writ::identity::SpiffeId(registry.trust_domain(), version.identity.kind, version.identity.name);
+    event.action = version.change;
+    event.details = writ::json::Object{{"version", version.identity.version},
+                                       {"state", writ::identity::StateName(version.identity.state)},
+                                       {"reason", version.reason}};
+    if (auto appended = ledger.Append(std::move(event)); !appended) {
+      writ::log::Error("identity change not recorded in the ledger", {{"error", appended.error().message}});
+    }
+  });
+}
+
 // The decision service: the ledger (every decision recorded before it is answered), the policy
 // engine over the stored policy versions, and its routes.
 writ::Status AddDecisionService(writ::server::Daemon& daemon, Services& services) {
@@ -87,6 +108,7 @@ writ::Status AddDecisionService(writ::server::Daemon& daemon, Services& services
   }
   WRIT_ASSIGN_OR_RETURN(services.ledger, writ::ledger::Ledger::Open(ledger_options, *services.ledger_store));
   services.recorder = std::make_unique<writ::authz::LedgerRecorder>(*services.ledger);
+  RecordIdentityChanges(*services.registry, *services.ledger);
   WRIT_ASSIGN_OR_RETURN(services.engine, writ::authz::Engine::Create({.registry = services.registry.get(),
                                                                      .store = &services.store->policies(),
                                                                      .recorder = services.recorder.get()}));
