@@ -205,10 +205,12 @@ void Validator::ValidatePolicy(const Policy& policy, ValidationResult* out) cons
   for (const auto& cond : policy.conditions) all.push_back({cond.expr.get(), !cond.is_when});
 
   // Slots take every entity type the schema declares.
-  std::vector<std::string> entity_types;
-  for (const auto& [name, def] : schema_.entity_types()) entity_types.push_back(name);
   const bool principal_slot = policy.principal.slot && !policy.principal.entity;
   const bool resource_slot = policy.resource.slot && !policy.resource.entity;
+  std::vector<std::string> entity_types;
+  if (principal_slot || resource_slot) {
+    for (const auto& [name, def] : schema_.entity_types()) entity_types.push_back(name);
+  }
   std::vector<std::string> none = {""};
   const auto& pslots = principal_slot ? entity_types : none;
   const auto& rslots = resource_slot ? entity_types : none;
@@ -223,14 +225,19 @@ void Validator::ValidatePolicy(const Policy& policy, ValidationResult* out) cons
         for (const auto& ps : pslots) {
           for (const auto& rs : rslots) {
             RequestEnv env{p, info, r, ps, rs};
-            std::vector<ValidationIssue> scratch;
-            TypeChecker scope_checker(*index_, env, &scratch);
-            auto s = scope_checker.CheckConjunction(scope, 0, {});
-            // A scope that fails to typecheck (an unknown name, reported above) is not "impossible".
-            if (!s || !s->type.is_false()) scope_possible = true;
             TypeChecker checker(*index_, env, &type_errors);
             auto t = checker.CheckConjunction(all, 0, {});
-            if (!t || !t->type.is_false()) policy_possible = true;
+            if (!t || !t->type.is_false()) {
+              policy_possible = true;
+              scope_possible = true;
+            } else if (!scope_possible) {
+              // The policy is false here: find out whether its scope alone already is.
+              std::vector<ValidationIssue> scratch;
+              TypeChecker scope_checker(*index_, env, &scratch);
+              auto s = scope_checker.CheckConjunction(scope, 0, {});
+              // A scope that fails to typecheck (an unknown name, reported above) is not "impossible".
+              if (!s || !s->type.is_false()) scope_possible = true;
+            }
           }
         }
       }

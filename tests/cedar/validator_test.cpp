@@ -215,6 +215,15 @@ permit(principal, action, resource) when { principal.age > 1 };
   EXPECT_EQ(r.errors[1].ToString(), "policy `policy1` at 3:44: attribute `age` is optional: guard this access with `has age`");
 }
 
+TEST_F(ValidatorTest, ErrorsAfterAFailedOperandAreReportedToo) {
+  ValidationResult r = Validate(R"(permit(principal, action == Action::"read", resource)
+when { principal.salary > 1 && context.ip > "9" } when { if principal.age then 1 else "a" };)");
+  ASSERT_EQ(r.errors.size(), 3u);
+  EXPECT_EQ(r.errors[0].kind, ValidationErrorKind::kAttributeNotFound);
+  EXPECT_EQ(r.errors[1].kind, ValidationErrorKind::kUnexpectedType);
+  EXPECT_EQ(r.errors[2].kind, ValidationErrorKind::kUnsafeOptionalAttribute);
+}
+
 TEST_F(ValidatorTest, RequestValidation) {
   auto ok = ParseRequest(
       R"({"principal":{"type":"User","id":"a"},"action":{"type":"Action","id":"read"},

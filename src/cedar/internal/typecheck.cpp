@@ -330,7 +330,11 @@ std::optional<TypeChecker::Res> TypeChecker::CheckConjunction(const std::vector<
   if (from >= items.size()) return Res{Ty::Bool(Ty::B::kTrue), {}};
   const Conjunct& c = items[from];
   auto first = Check(*c.expr, prior);
-  if (!first) return std::nullopt;
+  if (!first) {
+    // Already invalid: keep checking the rest only to report its errors too.
+    (void)CheckConjunction(items, from + 1, prior);
+    return std::nullopt;
+  }
   if (first->type.kind != Ty::Kind::kBool) return Unexpected(*c.expr, "Bool", first->type);
   if (c.negate) first = Res{Ty::Bool(NotBool(first->type.b)), {}};
   if (first->type.is_false()) return Res{Ty::Bool(Ty::B::kFalse), {}};
@@ -494,7 +498,11 @@ std::optional<TypeChecker::Res> TypeChecker::CheckInner(const Expr& e, const Cap
     }
     case ExprKind::kIf: {
       auto c = Check(*e.kids[0], prior);
-      if (!c) return std::nullopt;
+      if (!c) {
+        (void)Check(*e.kids[1], prior);
+        (void)Check(*e.kids[2], prior);
+        return std::nullopt;
+      }
       if (c->type.kind != Ty::Kind::kBool) return Unexpected(*e.kids[0], "Bool", c->type);
       if (c->type.is_true()) {
         auto t = Check(*e.kids[1], Union(prior, c->caps));
@@ -515,7 +523,10 @@ std::optional<TypeChecker::Res> TypeChecker::CheckInner(const Expr& e, const Cap
     }
     case ExprKind::kAnd: {
       auto l = Check(*e.kids[0], prior);
-      if (!l) return std::nullopt;
+      if (!l) {
+        (void)Check(*e.kids[1], prior);
+        return std::nullopt;
+      }
       if (l->type.kind != Ty::Kind::kBool) return Unexpected(*e.kids[0], "Bool", l->type);
       if (l->type.is_false()) return Res{Ty::Bool(Ty::B::kFalse), {}};
       auto r = Check(*e.kids[1], Union(prior, l->caps));
@@ -526,7 +537,10 @@ std::optional<TypeChecker::Res> TypeChecker::CheckInner(const Expr& e, const Cap
     }
     case ExprKind::kOr: {
       auto l = Check(*e.kids[0], prior);
-      if (!l) return std::nullopt;
+      if (!l) {
+        (void)Check(*e.kids[1], prior);
+        return std::nullopt;
+      }
       if (l->type.kind != Ty::Kind::kBool) return Unexpected(*e.kids[0], "Bool", l->type);
       if (l->type.is_true()) return Res{Ty::Bool(Ty::B::kTrue), {}};
       auto r = Check(*e.kids[1], prior);
