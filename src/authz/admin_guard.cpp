@@ -25,7 +25,7 @@ Status AdminGuard::Authorize(const AdminCaller& caller, std::string_view action,
   if (caller.is_administrator) principal.parents.push_back({"Writ::Group", "administrators"});
   cedar::Entities entities = snapshot_->entities;
   entities.Add(std::move(principal));
-  entities.Finalize();
+  if (auto finalized = entities.Finalize(); !finalized) return Fail(Code::kPermissionDenied, finalized.error().message);
 
   cedar::RecordFields fields;
   if (context.is_object()) {

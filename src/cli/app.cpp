@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/cedar_commands.h"
 #include "cli/connection.h"
 #include "cli/decision_commands.h"
 #include "cli/identity_commands.h"
@@ -57,6 +58,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   AddRunCommand(app, global, &action);
   AddStatusCommand(app, global, &action);
   AddDecisionCommands(app, global, &action);
+  AddCedarCommands(app, global, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
