@@ -25,8 +25,7 @@ Status AdminGuard::Authorize(const AdminCaller& caller, std::string_view action,
   if (caller.is_administrator) principal.parents.push_back({"Writ::Group", "administrators"});
   cedar::Entities entities = snapshot_->entities;
   entities.Add(std::move(principal));
-  // Fail closed: an unusable entity store denies the administrative action.
-  if (!entities.Finalize()) return Fail(Code::kPermissionDenied, "the admin entities cannot be loaded");
+  if (auto finalized = entities.Finalize(); !finalized) return Fail(Code::kPermissionDenied, finalized.error().message);
 
   cedar::RecordFields fields;
   if (context.is_object()) {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cedar/validator.h"
 #include "identity/registry.h"
 #include "store/policy_store.h"
 
@@ -64,6 +65,14 @@ VersionInfo InfoFrom(const store::PolicyVersionRecord& record) {
   return {record.version, record.content_hash, record.author, record.reason, FromUnixMillis(record.created_at_ms)};
 }
 
+// Strict validation against the set's schema (sets without a schema are not validated), then the
+// optional extra hook. Errors: kFailedPrecondition naming the first validation error.
+Status Validate(const PolicySource& source, const Snapshot& compiled, const ValidationHook& hook) {
+  if (compiled.schema) WRIT_RETURN_IF_ERROR(cedar::CheckPolicySetValid(compiled.authorizer->policies(), *compiled.schema));
+  if (hook) WRIT_RETURN_IF_ERROR(hook(source, compiled));
+  return Ok();
+}
+
 }  // namespace
 
 std::string_view OutcomeName(Outcome outcome) {
@@ -109,7 +118,7 @@ Result<VersionInfo> Engine::Apply(const PolicySource& source, const std::string&
   MutexLock lock(admin_mu_);
   VersionInfo info{0, ContentHash(source), author, reason, clock().Now()};
   WRIT_ASSIGN_OR_RETURN(const auto compiled, Compile(source, info));
-  if (options_.validate) WRIT_RETURN_IF_ERROR(options_.validate(source, *compiled));
+  WRIT_RETURN_IF_ERROR(Validate(source, *compiled, options_.validate));
   store::PolicyVersionRecord record{0, info.content_hash, author, reason, ToUnixMillis(info.created_at),
                                     json::Serialize(SourceToJson(source))};
   WRIT_ASSIGN_OR_RETURN(info.version, options_.store->AddVersion(record));
@@ -126,6 +135,9 @@ Result<VersionInfo> Engine::Apply(const PolicySource& source, const std::string&
 Result<VersionInfo> Engine::Activate(int64_t version, const std::string& author, const std::string& reason) {
   MutexLock lock(admin_mu_);
   WRIT_ASSIGN_OR_RETURN(const auto compiled, CompileVersion(version));
+  if (compiled->schema) {
+    WRIT_RETURN_IF_ERROR(cedar::CheckPolicySetValid(compiled->authorizer->policies(), *compiled->schema));
+  }
   ledger::Event event;
   event.kind = ledger::EventKind::kPolicyChanged;
   event.actor = author;
@@ -258,7 +270,9 @@ DecisionResult Engine::DecideUnchecked(const DecisionRequest& request, const Sna
       }
       merged.Add(std::move(entity), /*replace=*/true);
     }
-    if (!merged.Finalize()) return DenyWith("the request's entities form too large a hierarchy", version);
+    if (auto finalized = merged.Finalize(); !finalized) {
+      return DenyWith(fmt::format("request entities refused: {}", finalized.error().message), version);
+    }
     entities = &merged;
   }
 

@@ -50,7 +50,7 @@ struct EngineOptions {
   identity::Registry* registry = nullptr;   // borrowed; principals of type Writ::Agent / Writ::Human
   store::PolicyStore* store = nullptr;      // borrowed; REQUIRED for Apply/Activate/Load
   Recorder* recorder = nullptr;             // borrowed; nullptr = decisions are not recorded
-  ValidationHook validate;                  // empty = only parse checks
+  ValidationHook validate;                  // extra checks after the strict Cedar validator (run when the set has a schema)
 };
 
 enum class Outcome : uint8_t { kDeny, kAllow, kApprovalRequired };
@@ -92,8 +92,10 @@ class Engine {
   // Errors: kUnavailable (store), kDataLoss (a stored version no longer compiles).
   Status Load();
 
-  // Compiles `source`, runs the validation hook, and stores it as a new immutable version.
-  // Errors: kInvalidArgument (parse/validation, message names file:line:col); kUnavailable (store).
+  // Compiles `source`, validates it (strict Cedar validation against its schema, when it has one;
+  // then the hook), and stores it as a new immutable version. Activate validates again.
+  // Errors: kInvalidArgument (parse, message names file:line:col); kFailedPrecondition (validation);
+  // kUnavailable (store).
   Result<VersionInfo> Apply(const PolicySource& source, const std::string& author, const std::string& reason);
   // Makes `version` active (recorded first, then stored, then swapped in). Errors: kNotFound;
   // kUnavailable (store or recorder: nothing changes).

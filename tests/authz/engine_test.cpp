@@ -215,3 +215,20 @@ when { context has version_author && context.version_author == principal.name };
 
 }  // namespace
 }  // namespace writ::authz
+
+namespace writ::authz {
+namespace {
+
+TEST(EngineValidationTest, SetThatDoesNotValidateAgainstItsSchemaIsRefused) {
+  testing::World world;
+  PolicySource source;
+  source.files["schema.cedarschema"] = R"(entity User { tier: String }; entity Doc;
+action read appliesTo { principal: User, resource: Doc };)";
+  source.files["ok.cedar"] = R"(@id("ok") permit (principal, action == Action::"read", resource) when { principal.tier == "high" };)";
+  EXPECT_THAT(world.engine->Apply(source, "t", ""), IsOk());
+  source.files["bad.cedar"] = R"(@id("bad") permit (principal, action == Action::"read", resource) when { principal.nope == 1 };)";
+  EXPECT_THAT(world.engine->Apply(source, "t", ""), FailsWith(Code::kFailedPrecondition));
+}
+
+}  // namespace
+}  // namespace writ::authz
