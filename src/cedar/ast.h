@@ -58,6 +58,7 @@ struct Expr {
   std::string name;                  // kGetAttr attribute, kIs entity type, kExtCall function name
   std::vector<std::string> path;     // kHas attribute path; kRecord keys (parallel to kids)
   std::vector<ExprPtr> kids;
+  uint32_t height = 1;               // 1 + the tallest kid; bounded by the parser
   std::vector<PatternElem> pattern;  // kLike
   const internal::ExtFunction* fn = nullptr;  // kExtCall
   // kExtCall with literal arguments: the result computed at parse time (value or error message).

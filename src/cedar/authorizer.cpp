@@ -198,6 +198,24 @@ Result<Request> RequestFromJson(const json::Value& v, const Schema* schema) {
   return Request::Make(std::move(pu), std::move(au), std::move(ru), std::move(context));
 }
 
+Result<Request> ParseRequest(std::string_view json_text, const Schema* schema) {
+  WRIT_ASSIGN_OR_RETURN(json::Value doc, json::Parse(json_text, {.max_bytes = 64 << 20, .max_depth = 128}));
+  return RequestFromJson(doc, schema);
+}
+
+Result<std::vector<Request>> ParseRequests(std::string_view json_text, const Schema* schema) {
+  WRIT_ASSIGN_OR_RETURN(json::Value doc, json::Parse(json_text, {.max_bytes = 256 << 20, .max_depth = 128}));
+  if (!doc.is_array()) return Fail(Code::kInvalidArgument, "requests must be a JSON array");
+  std::vector<Request> out;
+  out.reserve(doc.as_array().size());
+  for (size_t i = 0; i < doc.as_array().size(); ++i) {
+    auto r = RequestFromJson(doc.as_array()[i], schema);
+    if (!r) return Fail(Code::kInvalidArgument, "request " + std::to_string(i) + ": " + r.error().message);
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
+
 Result<Value> EvaluateExpression(const Expr& expr, const Request& request, const Entities& entities) {
   internal::Evaluator eval(request.principal, request.action, request.resource, request.context, entities);
   auto v = eval.Eval(expr);

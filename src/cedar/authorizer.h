@@ -85,6 +85,10 @@ std::string ResponseToJson(const Response& response);
 // context is parsed as the action's context type. Errors: kInvalidArgument.
 Result<Request> RequestFromJson(const json::Value& v, const Schema* schema = nullptr);
 
+// The same from JSON text: one request object, or an array of them (`--requests`).
+Result<Request> ParseRequest(std::string_view json_text, const Schema* schema = nullptr);
+Result<std::vector<Request>> ParseRequests(std::string_view json_text, const Schema* schema = nullptr);
+
 // Evaluates one expression against a request (for tests and tools).
 // Errors: kInvalidArgument with the evaluation error message.
 Result<Value> EvaluateExpression(const Expr& expr, const Request& request, const Entities& entities);

@@ -35,7 +35,8 @@ void Entities::Add(Entity entity, bool replace) {
   }
 }
 
-void Entities::Finalize() {
+Status Entities::Finalize(size_t max_links) {
+  size_t links = 0;
   std::vector<const EntityUid*> stack;
   for (auto& [uid, entity] : map_) {
     entity.ancestors.clear();
@@ -45,6 +46,10 @@ void Entities::Finalize() {
       const EntityUid* cur = stack.back();
       stack.pop_back();
       if (!entity.ancestors.insert(*cur).second) continue;
+      if (++links > max_links) {
+        return Fail(Code::kResourceExhausted, "the entity hierarchy is too large: more than " +
+                                                  std::to_string(max_links) + " ancestor links");
+      }
       auto it = map_.find(*cur);
       if (it == map_.end()) continue;
       for (const auto& p : it->second.parents) {
@@ -52,6 +57,7 @@ void Entities::Finalize() {
       }
     }
   }
+  return Ok();
 }
 
 namespace {
@@ -313,7 +319,7 @@ Result<Entities> EntitiesFromJson(const json::Value& doc, const EntitiesParseOpt
       out.Add(std::move(e), /*replace=*/false);
     }
   }
-  out.Finalize();
+  WRIT_RETURN_IF_ERROR(out.Finalize(options.max_ancestor_links));
   return out;
 }
 
@@ -336,14 +342,20 @@ void AppendValueJson(const Value& value, std::string& out) {
       out += "}}";
       return;
     case ValueKind::kExt: {
-      std::string text = internal::ExtToString(value.as_ext());
-      out += "{\"__extn\":{\"fn\":";
+      const ExtValue& x = value.as_ext();
+      if (x.kind == ExtKind::kDatetime) {
+        // Any instant: datetime("1970-01-01").offset(duration("<ms>ms")), as the reference writes it.
+        out += R"({"__extn":{"fn":"offset","args":[{"__extn":{"fn":"datetime","arg":"1970-01-01"}},)";
+        out += R"({"__extn":{"fn":"duration","arg":")" + std::to_string(x.num) + R"(ms"}}]}})";
+        return;
+      }
+      // ip("..."), decimal("..."), duration("..."): split the constructor call.
+      std::string text = internal::ExtToString(x);
       size_t paren = text.find('(');
+      out += "{\"__extn\":{\"fn\":";
       json::AppendQuoted(out, text.substr(0, paren));
       out += ",\"arg\":";
-      std::string arg = text.substr(paren + 2);
-      arg = arg.substr(0, arg.find('"'));
-      json::AppendQuoted(out, arg);
+      json::AppendQuoted(out, text.substr(paren + 2, text.size() - paren - 4));
       out += "}}";
       return;
     }

@@ -40,7 +40,11 @@ class Entities {
   // its attributes and tags replaced. Call Finalize() after the last Add.
   void Add(Entity entity, bool replace = true);
   // Computes every entity's ancestors (cycles in parents are tolerated).
-  void Finalize();
+  // Errors: kResourceExhausted if the closure would hold more than `max_links` ancestor entries
+  // in total (e.g. a hostile chain of a million entities); the store is then unusable.
+  Status Finalize(size_t max_links = kDefaultMaxAncestorLinks);
+
+  static constexpr size_t kDefaultMaxAncestorLinks = size_t{16} << 20;
 
  private:
   std::unordered_map<EntityUid, Entity, EntityUidHash> map_;
@@ -50,6 +54,7 @@ struct EntitiesParseOptions {
   const Schema* schema = nullptr;  // borrowed; when set, parsing is schema-directed and checked
   size_t max_bytes = 64 << 20;     // larger input: kResourceExhausted
   size_t max_depth = 128;          // deeper JSON nesting: kInvalidArgument
+  size_t max_ancestor_links = Entities::kDefaultMaxAncestorLinks;  // see Entities::Finalize
 };
 
 // Parses the entities JSON format (an array of {uid, attrs, parents, tags?}). With a schema, adds

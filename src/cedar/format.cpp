@@ -191,10 +191,10 @@ std::string Scope(const ScopeConstraint& s, std::string_view var) {
   };
   switch (s.op) {
     case ScopeConstraint::Op::kAny: break;
-    case ScopeConstraint::Op::kEq: out += " == " + target(); break;
-    case ScopeConstraint::Op::kIn: out += " in " + target(); break;
-    case ScopeConstraint::Op::kIs: out += " is " + s.type; break;
-    case ScopeConstraint::Op::kIsIn: out += " is " + s.type + " in " + target(); break;
+    case ScopeConstraint::Op::kEq: out.append(" == ").append(target()); break;
+    case ScopeConstraint::Op::kIn: out.append(" in ").append(target()); break;
+    case ScopeConstraint::Op::kIs: out.append(" is ").append(s.type); break;
+    case ScopeConstraint::Op::kIsIn: out.append(" is ").append(s.type).append(" in ").append(target()); break;
   }
   return out;
 }
@@ -210,15 +210,24 @@ std::string FormatExpr(const Expr& expr) {
 std::string FormatPolicy(const Policy& p) {
   std::string out;
   for (const auto& a : p.annotations) {
-    out += "@" + a.key;
-    if (a.value) out += "(" + QuoteString(*a.value) + ")";
+    out += '@';
+    out += a.key;
+    if (a.value) {
+      out += '(';
+      out += QuoteString(*a.value);
+      out += ')';
+    }
     out += "\n";
   }
   out += p.effect == Effect::kPermit ? "permit (\n  " : "forbid (\n  ";
-  out += Scope(p.principal, "principal") + ",\n  action";
+  out += Scope(p.principal, "principal");
+  out += ",\n  action";
   switch (p.action.op) {
     case ActionConstraint::Op::kAny: break;
-    case ActionConstraint::Op::kEq: out += " == " + ToString(p.action.entities[0]); break;
+    case ActionConstraint::Op::kEq:
+      out += " == ";
+      out += ToString(p.action.entities[0]);
+      break;
     case ActionConstraint::Op::kIn:
       if (p.action.is_list) {
         out += " in [";
@@ -228,11 +237,14 @@ std::string FormatPolicy(const Policy& p) {
         }
         out += "]";
       } else {
-        out += " in " + ToString(p.action.entities[0]);
+        out += " in ";
+        out += ToString(p.action.entities[0]);
       }
       break;
   }
-  out += ",\n  " + Scope(p.resource, "resource") + "\n)";
+  out += ",\n  ";
+  out += Scope(p.resource, "resource");
+  out += "\n)";
   for (const auto& c : p.conditions) {
     out += c.is_when ? "\nwhen {\n  " : "\nunless {\n  ";
     out += FormatExpr(*c.expr);

@@ -25,13 +25,13 @@ std::string_view KindName(ValueKind kind) {
   return "value";
 }
 
-Value Value::String(std::string s) { return Value(Data(std::make_shared<const std::string>(std::move(s)))); }
-Value Value::Entity(EntityUid uid) { return Value(Data(std::make_shared<const EntityUid>(std::move(uid)))); }
+Value Value::String(std::string s) { return Value(ValueKind::kString, std::make_shared<const std::string>(std::move(s))); }
+Value Value::Entity(EntityUid uid) { return Value(ValueKind::kEntity, std::make_shared<const EntityUid>(std::move(uid))); }
 
 Value Value::Set(SetElems elems) {
   std::sort(elems.begin(), elems.end(), [](const Value& a, const Value& b) { return Compare(a, b) < 0; });
   elems.erase(std::unique(elems.begin(), elems.end()), elems.end());
-  return Value(Data(std::make_shared<const SetElems>(std::move(elems))));
+  return Value(ValueKind::kSet, std::make_shared<const SetElems>(std::move(elems)));
 }
 
 Value Value::Record(RecordFields fields) {
@@ -45,11 +45,17 @@ Value Value::Record(RecordFields fields) {
       out.push_back(std::move(f));
     }
   }
-  return Value(Data(std::make_shared<const RecordFields>(std::move(out))));
+  return Value(ValueKind::kRecord, std::make_shared<const RecordFields>(std::move(out)));
 }
 
 const Value* Value::FindField(std::string_view key) const {
   const auto& fields = as_record();
+  if (fields.size() <= 8) {  // small records: a linear scan beats the binary search
+    for (const auto& f : fields) {
+      if (f.first.size() == key.size() && f.first == key) return &f.second;
+    }
+    return nullptr;
+  }
   auto it = std::lower_bound(fields.begin(), fields.end(), key,
                              [](const auto& f, std::string_view k) { return f.first < k; });
   if (it == fields.end() || it->first != key) return nullptr;
@@ -70,8 +76,20 @@ int Cmp3(const T& a, const T& b) {
 }
 }  // namespace
 
+bool Value::Equals(const Value& a, const Value& b) {
+  if (a.kind_ != b.kind_) return false;
+  switch (a.kind_) {
+    case ValueKind::kBool:
+    case ValueKind::kLong: return a.payload_.num == b.payload_.num;
+    case ValueKind::kExt: return a.payload_.ext == b.payload_.ext;
+    case ValueKind::kString: return a.ptr_ == b.ptr_ || a.as_string() == b.as_string();
+    case ValueKind::kEntity: return a.ptr_ == b.ptr_ || a.as_entity() == b.as_entity();
+    default: return a.ptr_ == b.ptr_ || Compare(a, b) == 0;
+  }
+}
+
 int Value::Compare(const Value& a, const Value& b) {
-  if (a.data_.index() != b.data_.index()) return a.data_.index() < b.data_.index() ? -1 : 1;
+  if (a.kind_ != b.kind_) return a.kind_ < b.kind_ ? -1 : 1;
   switch (a.kind()) {
     case ValueKind::kBool: return Cmp3(a.as_bool(), b.as_bool());
     case ValueKind::kLong: return Cmp3(a.as_long(), b.as_long());
@@ -106,8 +124,21 @@ int Value::Compare(const Value& a, const Value& b) {
   return 0;
 }
 
+namespace {
+bool NeedsEscape(unsigned char c) { return c == '"' || c == '\\' || c < 0x20 || c == 0x7f; }
+}  // namespace
+
 std::string QuoteString(std::string_view text) {
-  std::string out = "\"";
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  bool plain = true;
+  for (unsigned char c : text) plain = plain && !NeedsEscape(c);
+  if (plain) {
+    out.append(text);
+    out += '"';
+    return out;
+  }
   static const char* kHex = "0123456789abcdef";
   for (unsigned char c : text) {
     switch (c) {
@@ -132,7 +163,12 @@ std::string QuoteString(std::string_view text) {
   return out;
 }
 
-std::string ToString(const EntityUid& uid) { return uid.type + "::" + QuoteString(uid.id); }
+std::string ToString(const EntityUid& uid) {
+  std::string out;
+  out.reserve(uid.type.size() + uid.id.size() + 4);
+  out.append(uid.type).append("::").append(QuoteString(uid.id));
+  return out;
+}
 
 std::string ToString(const Value& value) {
   switch (value.kind()) {

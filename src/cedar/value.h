@@ -7,7 +7,6 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 namespace writ::cedar {
@@ -57,35 +56,40 @@ std::string_view KindName(ValueKind kind);
 
 class Value {
  public:
-  Value() : data_(false) {}
-  static Value Bool(bool b) { return Value(Data(b)); }
-  static Value Long(int64_t n) { return Value(Data(n)); }
+  Value() = default;  // false
+  static Value Bool(bool b) { return Value(ValueKind::kBool, b ? 1 : 0); }
+  static Value Long(int64_t n) { return Value(ValueKind::kLong, n); }
   static Value String(std::string s);
   static Value Entity(EntityUid uid);
   // Sorts and deduplicates `elems`.
   static Value Set(SetElems elems);
   // Sorts `fields`; on duplicate keys the last one wins.
   static Value Record(RecordFields fields);
-  static Value Ext(ExtValue ext) { return Value(Data(ext)); }
+  static Value Ext(ExtValue ext) {
+    Value v;
+    v.kind_ = ValueKind::kExt;
+    v.payload_.ext = ext;
+    return v;
+  }
 
-  ValueKind kind() const { return static_cast<ValueKind>(data_.index()); }
-  bool is_bool() const { return kind() == ValueKind::kBool; }
-  bool is_long() const { return kind() == ValueKind::kLong; }
-  bool is_string() const { return kind() == ValueKind::kString; }
-  bool is_entity() const { return kind() == ValueKind::kEntity; }
-  bool is_set() const { return kind() == ValueKind::kSet; }
-  bool is_record() const { return kind() == ValueKind::kRecord; }
-  bool is_ext() const { return kind() == ValueKind::kExt; }
-  bool is_ext(ExtKind k) const { return is_ext() && as_ext().kind == k; }
+  ValueKind kind() const { return kind_; }
+  bool is_bool() const { return kind_ == ValueKind::kBool; }
+  bool is_long() const { return kind_ == ValueKind::kLong; }
+  bool is_string() const { return kind_ == ValueKind::kString; }
+  bool is_entity() const { return kind_ == ValueKind::kEntity; }
+  bool is_set() const { return kind_ == ValueKind::kSet; }
+  bool is_record() const { return kind_ == ValueKind::kRecord; }
+  bool is_ext() const { return kind_ == ValueKind::kExt; }
+  bool is_ext(ExtKind k) const { return is_ext() && payload_.ext.kind == k; }
 
   // REQUIRES: the matching is_*() holds.
-  bool as_bool() const { return std::get<bool>(data_); }
-  int64_t as_long() const { return std::get<int64_t>(data_); }
-  const std::string& as_string() const { return *std::get<StrPtr>(data_); }
-  const EntityUid& as_entity() const { return *std::get<UidPtr>(data_); }
-  const SetElems& as_set() const { return *std::get<SetPtr>(data_); }
-  const RecordFields& as_record() const { return *std::get<RecPtr>(data_); }
-  const ExtValue& as_ext() const { return std::get<ExtValue>(data_); }
+  bool as_bool() const { return payload_.num != 0; }
+  int64_t as_long() const { return payload_.num; }
+  const std::string& as_string() const { return *static_cast<const std::string*>(ptr_.get()); }
+  const EntityUid& as_entity() const { return *static_cast<const EntityUid*>(ptr_.get()); }
+  const SetElems& as_set() const { return *static_cast<const SetElems*>(ptr_.get()); }
+  const RecordFields& as_record() const { return *static_cast<const RecordFields*>(ptr_.get()); }
+  const ExtValue& as_ext() const { return payload_.ext; }
 
   // The field `key` of a record, or nullptr. REQUIRES: is_record().
   const Value* FindField(std::string_view key) const;
@@ -94,16 +98,24 @@ class Value {
 
   // Total order used for sets: kind first, then content. 0 when equal.
   static int Compare(const Value& a, const Value& b);
-  friend bool operator==(const Value& a, const Value& b) { return Compare(a, b) == 0; }
+  // Equality (same as Compare(a, b) == 0, with fast paths).
+  static bool Equals(const Value& a, const Value& b);
+  friend bool operator==(const Value& a, const Value& b) { return Equals(a, b); }
 
  private:
-  using StrPtr = std::shared_ptr<const std::string>;
-  using UidPtr = std::shared_ptr<const EntityUid>;
-  using SetPtr = std::shared_ptr<const SetElems>;
-  using RecPtr = std::shared_ptr<const RecordFields>;
-  using Data = std::variant<bool, int64_t, StrPtr, UidPtr, SetPtr, RecPtr, ExtValue>;
-  explicit Value(Data d) : data_(std::move(d)) {}
-  Data data_;
+  Value(ValueKind kind, int64_t num) : kind_(kind) { payload_.num = num; }
+  Value(ValueKind kind, std::shared_ptr<const void> ptr) : kind_(kind), ptr_(std::move(ptr)) {}
+  // Scalars without the cost of initializing an ExtValue: only the member named by kind_ is read.
+  union Payload {
+    Payload() : num(0) {}
+    int64_t num;
+    ExtValue ext;
+  };
+  // INVARIANT: bool and long live in payload_.num; extension values in payload_.ext; string,
+  // entity, set and record in ptr_ (never null for those kinds). Copies share ptr_.
+  ValueKind kind_ = ValueKind::kBool;
+  Payload payload_;
+  std::shared_ptr<const void> ptr_;
 };
 
 // The value in Cedar policy syntax, e.g. `{"a": [1, true]}` or `ip("10.0.0.1/8")`.

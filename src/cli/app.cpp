@@ -4,7 +4,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/audit_commands.h"
+#include "cli/cedar_commands.h"
 #include "cli/connection.h"
+#include "cli/decision_commands.h"
 #include "cli/identity_commands.h"
 #include "cli/run_command.h"
 #include "cli/token_commands.h"
@@ -52,9 +55,12 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   app.add_option("-o,--output", global.output, "output format: table or json")->check(CLI::IsMember({"table", "json"}));
   Action action;
   AddIdentityCommands(app, global, &action);
+  AddAuditCommands(app, global, &action);
   AddTokenCommands(app, global, &action);
   AddRunCommand(app, global, &action);
   AddStatusCommand(app, global, &action);
+  AddCedarCommands(app, global, &action);
+  AddDecisionCommands(app, global, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

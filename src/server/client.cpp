@@ -150,7 +150,10 @@ class Client::Impl {
     bhttp::async_write(stream, request, [&](beast::error_code result, size_t) { error = result; });
     RunToCompletion(ioc_);
     retry_safe_ = true;  // nothing was read yet: the server did not answer this request
-    if (!error) {
+    // The server may refuse a request before reading all of it (413) and close its side: its
+    // answer may still be there to read.
+    const bool refused_early = error == asio::error::broken_pipe || error == asio::error::connection_reset;
+    if (!error || refused_early) {
       bhttp::response_parser<bhttp::string_body> parser;
       parser.body_limit(options_.max_response_bytes);
       bool read_any = false;
@@ -159,6 +162,7 @@ class Client::Impl {
         read_any = bytes > 0;
       });
       RunToCompletion(ioc_);
+      if (error && refused_early) error = asio::error::broken_pipe;
       retry_safe_ = !read_any && (error == bhttp::error::end_of_stream || error == asio::error::connection_reset ||
                                   error == asio::error::broken_pipe || error == asio::error::eof);
       if (!error) {
@@ -198,6 +202,8 @@ class Client::Impl {
 
 Client::Client(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
 
 Result<ClientResponse> Client::Request(std::string_view method, std::string_view target,
                                        const std::optional<json::Value>& body, const Headers& headers) {

@@ -47,6 +47,8 @@ class Client {
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
 
   // Sends one request and reads the response. `body`, when set, is sent as application/json.
   // Any HTTP status is a success here; see ClientResponse::AsError.

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <thread>
 #include <mutex>
 #include <vector>
 
@@ -101,8 +103,12 @@ Status Daemon::Start() {
   options.stop_timeout = config.shutdown_timeout;
   WRIT_ASSIGN_OR_RETURN(impl_->server_, HttpServer::Start(options, impl_->router_));
   impl_->ready_.store(true);
-  json::Value tcp = config.listen_tcp ? json::Value(config.listen_tcp->host + ":" + std::to_string(impl_->server_->tcp_port()))
-                                      : json::Value();
+  json::Value tcp;
+  if (config.listen_tcp) {
+    const std::string& host = config.listen_tcp->host;
+    const bool v6 = host.find(':') != std::string::npos;
+    tcp = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(impl_->server_->tcp_port());
+  }
   log::Info("writd started", {{"pid", static_cast<int64_t>(::getpid())},
                               {"data_dir", config.data_dir},
                               {"unix", config.listen_unix},
@@ -124,6 +130,14 @@ Status Daemon::Run() {
   while (sigwait(&signals, &received) != 0) {
   }
   log::Info("writd stopping", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  // A second signal while requests are still finishing ends the process at once.
+  std::thread([signals] {
+    int again = 0;
+    while (sigwait(&signals, &again) != 0) {
+    }
+    log::Warn("second signal during shutdown: exiting now");
+    std::_Exit(1);
+  }).detach();
   Stop();
   return Ok();
 }

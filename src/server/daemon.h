@@ -43,7 +43,8 @@ class Daemon {
   Status Start();
   // The bound TCP port (after Start), 0 without a TCP listener.
   uint16_t tcp_port() const;
-  // Start() (unless started), then blocks until SIGTERM or SIGINT, then Stop(). Logs start and stop.
+  // Start() (unless started), then blocks until SIGTERM or SIGINT, then Stop(). Logs start and
+  // stop. A second signal during Stop() exits the process at once (status 1).
   Status Run();
   // Graceful stop: /readyz turns 503, the server stops (in-flight requests finish, bounded by
   // config().shutdown_timeout) and the socket file is removed. Idempotent.

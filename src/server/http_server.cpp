@@ -29,6 +29,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -51,6 +53,9 @@ using BeastResponse = bhttp::response<bhttp::string_body>;
 constexpr size_t kMaxRequestIdBytes = 128;
 constexpr std::chrono::milliseconds kForcedCloseWait{2'000};
 constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+constexpr std::chrono::milliseconds kLingerTime{1'000};
+constexpr size_t kMaxLingerBytes = 4 << 20;
+constexpr size_t kLingerChunkBytes = 16 << 10;
 
 // The client's X-Request-ID when it is short visible ASCII, else a new UUIDv7.
 std::string RequestIdFor(const BeastRequest& request) {
@@ -92,15 +97,33 @@ std::optional<ProtocolFailure> DescribeReadError(const beast::error_code& error,
   return std::nullopt;  // timeout, reset, closed by Stop
 }
 
+bool IsSafeHeaderText(std::string_view text) {
+  return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// The wire form of `response`. A handler's impossible status becomes 500, and header fields that
+// would split the response (CR, LF, NUL) are dropped, both logged: never a malformed answer.
 BeastResponse ToBeast(const Response& response, unsigned version, bool keep_alive, const std::string& request_id) {
   BeastResponse out;
   out.version(version == 10 ? 10 : 11);
-  out.result(static_cast<unsigned>(response.status));
-  const std::string_view reason = ReasonPhrase(response.status);
+  int status = response.status;
+  if (status < 200 || status > 599) {
+    log::Error("handler returned an invalid HTTP status", {{"status", status}, {"request_id", request_id}});
+    status = 500;
+  }
+  out.result(static_cast<unsigned>(status));
+  const std::string_view reason = ReasonPhrase(status);
   if (!reason.empty()) out.reason(beast::string_view(reason.data(), reason.size()));
-  for (const auto& [name, value] : response.headers.entries()) out.insert(name, value);
+  for (const auto& [name, value] : response.headers.entries()) {
+    if (name.empty() || !IsSafeHeaderText(name) || name.find(':') != std::string::npos || !IsSafeHeaderText(value)) {
+      log::Error("handler returned an invalid header field; dropped", {{"request_id", request_id}});
+      continue;
+    }
+    out.insert(name, value);
+  }
   if (!request_id.empty()) out.set("X-Request-ID", request_id);
-  out.body() = response.body;
+  // 204 and 304 carry no body (RFC 9110).
+  if (status != 204 && status != 304) out.body() = response.body;
   out.keep_alive(keep_alive);
   out.prepare_payload();
   return out;
@@ -178,7 +201,8 @@ class HttpServer::Impl {
 
   // Destroyed explicitly in Stop(), acceptors before the io_context.
   std::unique_ptr<asio::io_context> ioc_ = std::make_unique<asio::io_context>();
-  asio::strand<asio::io_context::executor_type> accept_strand_ = asio::make_strand(*ioc_);
+  // Reset in Stop() before ioc_: a strand's destructor uses a service the io_context owns.
+  std::optional<asio::strand<asio::io_context::executor_type>> accept_strand_{asio::make_strand(*ioc_)};
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor_;
   std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor_;
   std::vector<std::thread> threads_;
@@ -224,7 +248,7 @@ Status HttpServer::Impl::ListenUnix() {
     }
   }
   using Protocol = asio::local::stream_protocol;
-  auto acceptor = std::make_unique<Protocol::acceptor>(accept_strand_);
+  auto acceptor = std::make_unique<Protocol::acceptor>(*accept_strand_);
   beast::error_code error;
   acceptor->open(Protocol(), error);
   if (!error) acceptor->bind(Protocol::endpoint(path), error);
@@ -248,7 +272,7 @@ Status HttpServer::Impl::ListenTcp() {
     return Fail(Code::kInvalidArgument, "tcp host `" + options_.tcp_host + "` is not an IP address or `localhost`");
   }
   const Protocol::endpoint endpoint(address, *options_.tcp_port);
-  auto acceptor = std::make_unique<Protocol::acceptor>(accept_strand_);
+  auto acceptor = std::make_unique<Protocol::acceptor>(*accept_strand_);
   acceptor->open(endpoint.protocol(), error);
   if (!error) acceptor->set_option(asio::socket_base::reuse_address(true), error);
   if (!error) acceptor->bind(endpoint, error);
@@ -264,9 +288,9 @@ Status HttpServer::Impl::ListenTcp() {
 
 void HttpServer::Impl::Run() {
   if (unix_acceptor_) {
-    asio::co_spawn(accept_strand_, AcceptLoop<asio::local::stream_protocol>(*unix_acceptor_), asio::detached);
+    asio::co_spawn(*accept_strand_, AcceptLoop<asio::local::stream_protocol>(*unix_acceptor_), asio::detached);
   }
-  if (tcp_acceptor_) asio::co_spawn(accept_strand_, AcceptLoop<asio::ip::tcp>(*tcp_acceptor_), asio::detached);
+  if (tcp_acceptor_) asio::co_spawn(*accept_strand_, AcceptLoop<asio::ip::tcp>(*tcp_acceptor_), asio::detached);
   for (int index = 0; index < options_.threads; ++index) {
     threads_.emplace_back([this] {
       while (true) {
@@ -292,7 +316,7 @@ awaitable<void> HttpServer::Impl::AcceptLoop(typename Protocol::acceptor& accept
     if (error) {
       // Out of descriptors (or similar): back off instead of spinning.
       log::Warn("accept failed", {{"error", error.message()}});
-      asio::steady_timer timer(accept_strand_, kAcceptRetryDelay);
+      asio::steady_timer timer(*accept_strand_, kAcceptRetryDelay);
       co_await timer.async_wait(asio::redirect_error(use_awaitable, error));
       continue;
     }
@@ -346,7 +370,16 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
       parser.body_limit(options_.max_body_bytes);
       beast::error_code error;
       stream.expires_after(options_.read_timeout);
-      co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, error));
+      co_await bhttp::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, error));
+      if (!error && !parser.is_done()) {
+        // curl and others wait (about a second) for this before sending a larger body.
+        const auto expect = parser.get().find(bhttp::field::expect);
+        if (expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
+          bhttp::response<bhttp::empty_body> proceed{bhttp::status::continue_, 11};
+          co_await bhttp::async_write(stream, proceed, asio::redirect_error(use_awaitable, error));
+        }
+        if (!error) co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, error));
+      }
       if (error) {
         const std::optional<ProtocolFailure> failure = DescribeReadError(error, options_);
         if (failure) {
@@ -357,6 +390,15 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
           log::Info("rejected request", {{"status", failure->status},
                                          {"reason", failure->message},
                                          {"peer", PeerFieldForLog(session->peer)}});
+          // Lingering close: read and drop what the client is still sending (bounded), so that
+          // closing with unread input does not reset the connection before it reads the answer.
+          beast::error_code ignored;
+          stream.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+          stream.expires_after(kLingerTime);
+          std::vector<char> scratch(kLingerChunkBytes);
+          for (size_t drained = 0; drained < kMaxLingerBytes && !ignored;) {
+            drained += co_await stream.async_read_some(asio::buffer(scratch), asio::redirect_error(use_awaitable, ignored));
+          }
         }
         break;
       }
@@ -450,7 +492,7 @@ void HttpServer::Impl::Stop() {
     close_acceptors();  // never ran (Listen failed): nothing else to wait for
   } else {
     std::promise<void> closed;
-    asio::post(accept_strand_, [&] {
+    asio::post(*accept_strand_, [&] {
       close_acceptors();
       closed.set_value();
     });
@@ -472,6 +514,7 @@ void HttpServer::Impl::Stop() {
   }
   unix_acceptor_.reset();
   tcp_acceptor_.reset();
+  accept_strand_.reset();
   ioc_.reset();
   // Remove the socket file, unless another process has replaced it since.
   if (!options_.unix_socket_path.empty() && socket_inode_ != 0) {

@@ -5,6 +5,7 @@
 
 #include "common/result.h"
 #include "store/identity_store.h"
+#include "store/policy_store.h"
 #include "store/token_store.h"
 
 namespace writ::store {
@@ -22,6 +23,7 @@ class SqliteStore {
   ~SqliteStore();
 
   IdentityStore& identities() { return *identities_; }
+  PolicyStore& policies() { return *policies_; }
   TokenStore& tokens() { return *tokens_; }
   // The connection, for other components' SQLite backends (ledger). Lives as long as this store.
   sqlite::Database& database() { return *database_; }
@@ -30,6 +32,7 @@ class SqliteStore {
   SqliteStore() = default;
   std::unique_ptr<sqlite::Database> database_;
   std::unique_ptr<IdentityStore> identities_;
+  std::unique_ptr<PolicyStore> policies_;
   std::unique_ptr<TokenStore> tokens_;
 };
 

@@ -90,6 +90,19 @@ TEST_F(WritdTest, HealthzOverBothListenersAndCleanSigterm) {
               FailsWith(Code::kUnavailable, "writd is not running: cannot connect to " + socket_path()));
 }
 
+TEST_F(WritdTest, SigintAlsoStopsCleanlyAndConfigFileIsRead) {
+  std::ofstream(dir_.file("writd.yaml")) << "limits:\n  max_body_bytes: 64\nlog:\n  level: info\n";
+  auto writd = StartWritd({"--config", dir_.file("writd.yaml")});
+  ASSERT_TRUE(writd->running());
+  server::Client client({.unix_socket = socket_path(), .timeout = 5s});
+  auto too_big = client.RequestRaw("POST", "/healthz", "application/json", std::string(100, ' '));
+  ASSERT_THAT(too_big, IsOk());
+  EXPECT_EQ(too_big->status, 413);  // the file's limit, not the 1 MiB default
+  writd->Signal(SIGINT);
+  EXPECT_EQ(writd->WaitExit(20s), 0) << writd->Log();
+  EXPECT_FALSE(std::filesystem::exists(socket_path()));
+}
+
 TEST_F(WritdTest, SecondWritdOnTheSameDataDirRefuses) {
   auto first = StartWritd();
   ASSERT_TRUE(first->running());

@@ -92,6 +92,19 @@ class RawSocket {
       data.append(buffer, static_cast<size_t>(size));
     }
   }
+  // Reads until `marker` has arrived (or `limit` passes).
+  std::string ReadUntil(std::string_view marker, std::chrono::milliseconds limit = 5s) {
+    std::string data;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (data.find(marker) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd entry{fd_, POLLIN, 0};
+      if (::poll(&entry, 1, 50) <= 0) continue;
+      char byte = 0;
+      if (::recv(fd_, &byte, 1, 0) <= 0) break;
+      data.push_back(byte);
+    }
+    return data;
+  }
   // Reads one response whose end is the end of a Content-Length body.
   std::string ReadResponse(std::chrono::milliseconds limit = 5s) {
     std::string data;
@@ -142,6 +155,19 @@ class ServerTest : public ::testing::Test {
       return JsonResponse(200, body);
     });
     router_.Get("/throw", [](const Request&) -> Result<Response> { throw std::runtime_error("boom"); });
+    router_.Get("/bad-response", [](const Request& request) -> Result<Response> {
+      Response response;
+      response.status = request.query.Get("status") ? std::stoi(std::string(*request.query.Get("status"))) : 200;
+      response.headers.Add("X-Injected", "a\r\nSet-Cookie: evil=1");
+      response.headers.Add("X-Fine", "yes");
+      response.body = "text";
+      return response;
+    });
+    router_.Get("/big", [](const Request&) -> Result<Response> {
+      Response response;
+      response.body = std::string(8 << 20, 'x');
+      return response;
+    });
     router_.Get("/slow", [this](const Request&) -> Result<Response> {
       slow_entered_.set_value();
       release_slow_.wait();
@@ -256,6 +282,15 @@ TEST_F(ServerTest, ErrorStatusesUseTheJsonFormat) {
   EXPECT_EQ(after->status, 200);
 }
 
+TEST_F(ServerTest, ClientSeesThe413EvenForAHugeBody) {
+  StartServer({.max_body_bytes = 1024});
+  Client client(UnixClient());
+  auto too_big = client.RequestRaw("POST", "/echo", "application/json", std::string(3 << 20, ' '));
+  ASSERT_THAT(too_big, IsOk());
+  EXPECT_EQ(too_big->status, 413);
+  EXPECT_THAT(too_big->body, HasSubstr("exceeds 1024 bytes"));
+}
+
 TEST_F(ServerTest, TooDeepJsonIs400) {
   StartServer({.max_json_depth = 4});
   Client client(UnixClient());
@@ -273,6 +308,24 @@ TEST_F(ServerTest, HandlerExceptionIs500AndServingGoesOn) {
   EXPECT_EQ(client.Request("GET", "/whoami")->status, 200);
 }
 
+TEST_F(ServerTest, BadHandlerResponsesAreSanitised) {
+  StartServer();
+  Client client(UnixClient());
+  auto response = client.Request("GET", "/bad-response");
+  ASSERT_THAT(response, IsOk());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_FALSE(response->headers.Has("X-Injected"));
+  EXPECT_FALSE(response->headers.Has("Set-Cookie"));
+  EXPECT_EQ(response->headers.Get("X-Fine"), "yes");
+  EXPECT_EQ(client.Request("GET", "/bad-response?status=1000")->status, 500);
+  EXPECT_EQ(client.Request("GET", "/bad-response?status=100")->status, 500);
+  auto no_content = client.Request("GET", "/bad-response?status=204");
+  ASSERT_THAT(no_content, IsOk());
+  EXPECT_EQ(no_content->status, 204);
+  EXPECT_EQ(no_content->body, "");
+  EXPECT_EQ(client.Request("GET", "/whoami")->status, 200);  // the connection is still good
+}
+
 TEST_F(ServerTest, GarbageRequestGets400AndClose) {
   StartServer();
   RawSocket raw = RawSocket::Unix(socket_path_);
@@ -283,6 +336,40 @@ TEST_F(ServerTest, GarbageRequestGets400AndClose) {
   EXPECT_TRUE(closed);
   EXPECT_THAT(reply, StartsWith("HTTP/1.1 400"));
   EXPECT_THAT(reply, HasSubstr(R"("code":"invalid_argument")"));
+}
+
+TEST_F(ServerTest, MalformedRequestsNeverStopTheServer) {
+  StartServer({.read_timeout = 500ms});
+  const std::string cases[] = {
+      "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n",
+      "GET / HTTP/1.1\r\nNoColonHere\r\n\r\n",
+      "G(T / HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET / HTTP/9.9\r\nHost: x\r\n\r\n",
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+      std::string("GET /\0 HTTP/1.1\r\n\r\n", 20),
+      "\r\n\r\n\r\n",
+      "GET /whoami?x=%ZZ HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET http://evil.example/whoami HTTP/1.1\r\nHost: x\r\n\r\n",
+  };
+  for (const std::string& request : cases) {
+    RawSocket raw = RawSocket::Unix(socket_path_);
+    ASSERT_TRUE(raw.connected());
+    raw.Send(request);
+    bool closed = false;
+    const std::string reply = raw.ReadUntilClosed(3s, &closed);
+    // Either a 4xx in the JSON error format, or the connection closed; never a 2xx or 5xx.
+    if (!reply.empty()) {
+      EXPECT_THAT(reply, StartsWith("HTTP/1.1 4")) << ::testing::PrintToString(request);
+      EXPECT_THAT(reply, HasSubstr(R"({"error":{"code":)")) << ::testing::PrintToString(request);
+    } else {
+      EXPECT_TRUE(closed) << ::testing::PrintToString(request);
+    }
+  }
+  Client client(UnixClient());
+  EXPECT_EQ(client.Request("GET", "/whoami")->status, 200);
 }
 
 TEST_F(ServerTest, OversizedHeadersGet431) {
@@ -309,6 +396,18 @@ TEST_F(ServerTest, DeclaredOversizedBodyIsRefusedBeforeReading) {
   EXPECT_THAT(reply, StartsWith("HTTP/1.1 413"));
 }
 
+TEST_F(ServerTest, ExpectContinueGetsAnInterimResponse) {
+  StartServer();
+  RawSocket raw = RawSocket::Unix(socket_path_);
+  ASSERT_TRUE(raw.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Expect: 100-continue\r\nContent-Length: 7\r\n\r\n"));
+  EXPECT_EQ(raw.ReadUntil("\r\n\r\n"), "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(raw.Send(R"({"a":1})"));
+  const std::string reply = raw.ReadResponse();
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(reply, HasSubstr(R"({"a":1})"));
+}
+
 TEST_F(ServerTest, StalledClientIsDroppedWhileOthersAreServed) {
   StartServer({.read_timeout = 300ms});
   RawSocket stalled = RawSocket::Unix(socket_path_);
@@ -322,6 +421,36 @@ TEST_F(ServerTest, StalledClientIsDroppedWhileOthersAreServed) {
   stalled.ReadUntilClosed(5s, &closed);
   EXPECT_TRUE(closed);
   EXPECT_TRUE(WaitFor([&] { return server_->open_connections() <= 1; }));
+}
+
+TEST_F(ServerTest, TricklingClientIsDroppedAtTheReadTimeout) {
+  StartServer({.read_timeout = 300ms});
+  RawSocket raw = RawSocket::Unix(socket_path_);
+  const std::string request = "GET /whoami HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(200, 'p');
+  const auto started = std::chrono::steady_clock::now();
+  bool dropped = false;
+  for (const char byte : request) {  // one byte every 20 ms: each read progresses, the request never ends
+    if (!raw.Send(std::string_view(&byte, 1))) {
+      dropped = true;
+      break;
+    }
+    bool closed = false;
+    raw.ReadUntilClosed(20ms, &closed);
+    if (closed) {
+      dropped = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(dropped);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+}
+
+TEST_F(ServerTest, ClientThatNeverReadsIsDroppedAtTheWriteTimeout) {
+  StartServer({.write_timeout = 300ms});
+  RawSocket raw = RawSocket::Unix(socket_path_);
+  ASSERT_TRUE(raw.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(WaitFor([&] { return server_->open_connections() == 1; }));
+  EXPECT_TRUE(WaitFor([&] { return server_->open_connections() == 0; }));
 }
 
 TEST_F(ServerTest, IdleKeepAliveConnectionIsClosed) {
@@ -419,6 +548,11 @@ TEST_F(ServerTest, RefusesAPathThatIsNotASocket) {
   EXPECT_THAT(HttpServer::Start({.unix_socket_path = socket_path_}, router_),
               FailsWith(Code::kUnavailable, HasSubstr("not a socket")));
   EXPECT_TRUE(std::filesystem::exists(socket_path_));
+}
+
+TEST_F(ServerTest, TooLongSocketPathIsInvalid) {
+  EXPECT_THAT(HttpServer::Start({.unix_socket_path = "/tmp/" + std::string(200, 's')}, router_),
+              FailsWith(Code::kInvalidArgument, HasSubstr("too long")));
 }
 
 TEST_F(ServerTest, NeedsAListener) {

@@ -16,10 +16,18 @@ tl::unexpected<EvalError> TypeErr(std::string_view want, const Value& got) {
              "type error: expected " + std::string(want) + ", got " + std::string(KindName(got.kind())));
 }
 
-#define EVAL_OR_RETURN(name, expr)      \
-  auto name##_r = (expr);               \
-  if (!name##_r) return tl::unexpected(std::move(name##_r).error()); \
-  const Value& name = *name##_r
+// Binds `name` to the value of `node`: by reference for variables and literals (no copy, no
+// reference-count traffic), else to a local holding the evaluated value.
+#define EVAL_OR_RETURN(name, node)                                  \
+  Value name##_store;                                               \
+  const Value* name##_ptr = Direct(node);                           \
+  if (name##_ptr == nullptr) {                                      \
+    auto name##_r = Eval(node);                                     \
+    if (!name##_r) return tl::unexpected(std::move(name##_r).error()); \
+    name##_store = std::move(*name##_r);                            \
+    name##_ptr = &name##_store;                                     \
+  }                                                                 \
+  const Value& name = *name##_ptr
 
 bool IsComparableExt(const Value& v) {
   return v.is_ext(ExtKind::kDatetime) || v.is_ext(ExtKind::kDuration);
@@ -50,8 +58,48 @@ bool MatchPattern(std::string_view text, const std::vector<PatternElem>& pattern
   return p == pattern.size();
 }
 
+const Value* Evaluator::Direct(const Expr& e) const {
+  switch (e.kind) {
+    case ExprKind::kVar: return vars_[static_cast<int>(e.var)];
+    case ExprKind::kLit: return &e.lit;
+    case ExprKind::kGetAttr: {
+      // An attribute that exists is read in place; anything else (errors included) goes through Eval.
+      const Value* target = Direct(*e.kids[0]);
+      if (target == nullptr) return nullptr;
+      if (target->is_record()) return target->FindField(e.name);
+      if (target->is_entity()) {
+        const Entity* ent = FindEntity(target->as_entity());
+        return ent == nullptr ? nullptr : ent->attrs.FindField(e.name);
+      }
+      return nullptr;
+    }
+    default: return nullptr;
+  }
+}
+
+const Entity* Evaluator::FindEntity(const EntityUid& uid) const {
+  // Policies look up the same principal or resource again and again: remember the last one by
+  // address (request values share one EntityUid object).
+  for (int i = 0; i < 3; ++i) {
+    if (&uid == var_uids_[i]) {
+      if (!var_looked_up_[i]) {
+        var_entities_[i] = entities_.Find(uid);
+        var_looked_up_[i] = true;
+      }
+      return var_entities_[i];
+    }
+  }
+  if (&uid == cached_uid_) return cached_entity_;
+  const Entity* e = entities_.Find(uid);
+  cached_uid_ = &uid;
+  cached_entity_ = e;
+  return e;
+}
+
 bool Evaluator::InEntity(const EntityUid& uid, const EntityUid& ancestor) const {
-  return uid == ancestor || entities_.HasAncestor(uid, ancestor);
+  if (uid == ancestor) return true;
+  const Entity* e = FindEntity(uid);
+  return e != nullptr && e->ancestors.count(ancestor) != 0;
 }
 
 EvalResult Evaluator::EvalIn(const Value& left, const Value& right) const {
@@ -70,7 +118,7 @@ EvalResult Evaluator::EvalIn(const Value& left, const Value& right) const {
 tl::expected<bool, EvalError> Evaluator::Has(const Value& target, const std::string& attr) const {
   if (target.is_record()) return target.FindField(attr) != nullptr;
   if (target.is_entity()) {
-    const Entity* e = entities_.Find(target.as_entity());
+    const Entity* e = FindEntity(target.as_entity());
     return e != nullptr && e->attrs.FindField(attr) != nullptr;
   }
   return TypeErr("entity or record", target);
@@ -83,14 +131,17 @@ EvalResult Evaluator::GetAttr(const Value& target, const std::string& attr) cons
     return *v;
   }
   if (target.is_entity()) {
-    const Entity* e = entities_.Find(target.as_entity());
+    const Entity* e = FindEntity(target.as_entity());
     if (e == nullptr) {
       return Err(EvalErrorKind::kEntityDoesNotExist, "entity `" + ToString(target.as_entity()) + "` does not exist");
     }
     const Value* v = e->attrs.FindField(attr);
     if (v == nullptr) {
-      return Err(EvalErrorKind::kEntityAttrDoesNotExist,
-                 "`" + ToString(target.as_entity()) + "` does not have the attribute `" + attr + "`");
+      std::string message;
+      message.reserve(64 + attr.size());
+      message.append("`").append(ToString(target.as_entity())).append("` does not have the attribute `");
+      message.append(attr).append("`");
+      return Err(EvalErrorKind::kEntityAttrDoesNotExist, std::move(message));
     }
     return *v;
   }
@@ -103,43 +154,35 @@ EvalResult Evaluator::Eval(const Expr& e) const {
     case ExprKind::kVar: return *vars_[static_cast<int>(e.var)];
     case ExprKind::kSlot: return Err(EvalErrorKind::kUnlinkedSlot, "template slot is not linked");
     case ExprKind::kIf: {
-      EVAL_OR_RETURN(c, Eval(*e.kids[0]));
-      if (!c.is_bool()) return TypeErr("bool", c);
-      return Eval(*e.kids[c.as_bool() ? 1 : 2]);
+      auto c = EvalBool(*e.kids[0]);
+      if (!c) return tl::unexpected(std::move(c).error());
+      return Eval(*e.kids[*c ? 1 : 2]);
     }
     case ExprKind::kAnd:
-    case ExprKind::kOr: {
-      bool is_and = e.kind == ExprKind::kAnd;
-      EVAL_OR_RETURN(l, Eval(*e.kids[0]));
-      if (!l.is_bool()) return TypeErr("bool", l);
-      if (l.as_bool() != is_and) return Value::Bool(!is_and);
-      EVAL_OR_RETURN(r, Eval(*e.kids[1]));
-      if (!r.is_bool()) return TypeErr("bool", r);
-      return r;
-    }
+    case ExprKind::kOr:
     case ExprKind::kNot: {
-      EVAL_OR_RETURN(v, Eval(*e.kids[0]));
-      if (!v.is_bool()) return TypeErr("bool", v);
-      return Value::Bool(!v.as_bool());
+      auto b = EvalBool(e);
+      if (!b) return tl::unexpected(std::move(b).error());
+      return Value::Bool(*b);
     }
     case ExprKind::kNeg: {
-      EVAL_OR_RETURN(v, Eval(*e.kids[0]));
+      EVAL_OR_RETURN(v, *e.kids[0]);
       if (!v.is_long()) return TypeErr("long", v);
       if (v.as_long() == INT64_MIN) return Err(EvalErrorKind::kIntegerOverflow, "integer overflow in negation");
       return Value::Long(-v.as_long());
     }
     case ExprKind::kEq:
     case ExprKind::kNe: {
-      EVAL_OR_RETURN(l, Eval(*e.kids[0]));
-      EVAL_OR_RETURN(r, Eval(*e.kids[1]));
+      EVAL_OR_RETURN(l, *e.kids[0]);
+      EVAL_OR_RETURN(r, *e.kids[1]);
       return Value::Bool((l == r) == (e.kind == ExprKind::kEq));
     }
     case ExprKind::kLt:
     case ExprKind::kLe:
     case ExprKind::kGt:
     case ExprKind::kGe: {
-      EVAL_OR_RETURN(l, Eval(*e.kids[0]));
-      EVAL_OR_RETURN(r, Eval(*e.kids[1]));
+      EVAL_OR_RETURN(l, *e.kids[0]);
+      EVAL_OR_RETURN(r, *e.kids[1]);
       int64_t a = 0;
       int64_t b = 0;
       if (l.is_long() && r.is_long()) {
@@ -163,8 +206,8 @@ EvalResult Evaluator::Eval(const Expr& e) const {
     case ExprKind::kAdd:
     case ExprKind::kSub:
     case ExprKind::kMul: {
-      EVAL_OR_RETURN(l, Eval(*e.kids[0]));
-      EVAL_OR_RETURN(r, Eval(*e.kids[1]));
+      EVAL_OR_RETURN(l, *e.kids[0]);
+      EVAL_OR_RETURN(r, *e.kids[1]);
       if (!l.is_long()) return TypeErr("long", l);
       if (!r.is_long()) return TypeErr("long", r);
       int64_t out = 0;
@@ -179,12 +222,12 @@ EvalResult Evaluator::Eval(const Expr& e) const {
       return Value::Long(out);
     }
     case ExprKind::kIn: {
-      EVAL_OR_RETURN(l, Eval(*e.kids[0]));
-      EVAL_OR_RETURN(r, Eval(*e.kids[1]));
+      EVAL_OR_RETURN(l, *e.kids[0]);
+      EVAL_OR_RETURN(r, *e.kids[1]);
       return EvalIn(l, r);
     }
     case ExprKind::kHas: {
-      EVAL_OR_RETURN(target, Eval(*e.kids[0]));
+      EVAL_OR_RETURN(target, *e.kids[0]);
       Value cur = target;
       for (size_t i = 0; i < e.path.size(); ++i) {
         auto has = Has(cur, e.path[i]);
@@ -199,27 +242,27 @@ EvalResult Evaluator::Eval(const Expr& e) const {
       return Value::Bool(true);
     }
     case ExprKind::kGetAttr: {
-      EVAL_OR_RETURN(target, Eval(*e.kids[0]));
+      EVAL_OR_RETURN(target, *e.kids[0]);
       return GetAttr(target, e.name);
     }
     case ExprKind::kLike: {
-      EVAL_OR_RETURN(v, Eval(*e.kids[0]));
+      EVAL_OR_RETURN(v, *e.kids[0]);
       if (!v.is_string()) return TypeErr("string", v);
       return Value::Bool(MatchPattern(v.as_string(), e.pattern));
     }
     case ExprKind::kIs: {
-      EVAL_OR_RETURN(v, Eval(*e.kids[0]));
+      EVAL_OR_RETURN(v, *e.kids[0]);
       if (!v.is_entity()) return TypeErr("entity", v);
       if (v.as_entity().type != e.name) return Value::Bool(false);
       if (e.kids.size() < 2) return Value::Bool(true);
-      EVAL_OR_RETURN(r, Eval(*e.kids[1]));
+      EVAL_OR_RETURN(r, *e.kids[1]);
       return EvalIn(v, r);
     }
     case ExprKind::kSet: {
       SetElems elems;
       elems.reserve(e.kids.size());
       for (const auto& k : e.kids) {
-        EVAL_OR_RETURN(v, Eval(*k));
+        EVAL_OR_RETURN(v, *k);
         elems.push_back(v);
       }
       return Value::Set(std::move(elems));
@@ -228,7 +271,7 @@ EvalResult Evaluator::Eval(const Expr& e) const {
       RecordFields fields;
       fields.reserve(e.kids.size());
       for (size_t i = 0; i < e.kids.size(); ++i) {
-        EVAL_OR_RETURN(v, Eval(*e.kids[i]));
+        EVAL_OR_RETURN(v, *e.kids[i]);
         fields.emplace_back(e.path[i], v);
       }
       return Value::Record(std::move(fields));
@@ -236,8 +279,8 @@ EvalResult Evaluator::Eval(const Expr& e) const {
     case ExprKind::kContains:
     case ExprKind::kContainsAll:
     case ExprKind::kContainsAny: {
-      EVAL_OR_RETURN(s, Eval(*e.kids[0]));
-      EVAL_OR_RETURN(arg, Eval(*e.kids[1]));
+      EVAL_OR_RETURN(s, *e.kids[0]);
+      EVAL_OR_RETURN(arg, *e.kids[1]);
       if (!s.is_set()) return TypeErr("set", s);
       if (e.kind == ExprKind::kContains) return Value::Bool(s.SetContains(arg));
       if (!arg.is_set()) return TypeErr("set", arg);
@@ -253,17 +296,17 @@ EvalResult Evaluator::Eval(const Expr& e) const {
       return Value::Bool(false);
     }
     case ExprKind::kIsEmpty: {
-      EVAL_OR_RETURN(s, Eval(*e.kids[0]));
+      EVAL_OR_RETURN(s, *e.kids[0]);
       if (!s.is_set()) return TypeErr("set", s);
       return Value::Bool(s.as_set().empty());
     }
     case ExprKind::kHasTag:
     case ExprKind::kGetTag: {
-      EVAL_OR_RETURN(target, Eval(*e.kids[0]));
-      EVAL_OR_RETURN(key, Eval(*e.kids[1]));
+      EVAL_OR_RETURN(target, *e.kids[0]);
+      EVAL_OR_RETURN(key, *e.kids[1]);
       if (!target.is_entity()) return TypeErr("entity", target);
       if (!key.is_string()) return TypeErr("string", key);
-      const Entity* ent = entities_.Find(target.as_entity());
+      const Entity* ent = FindEntity(target.as_entity());
       if (e.kind == ExprKind::kHasTag) {
         return Value::Bool(ent != nullptr && ent->tags.FindField(key.as_string()) != nullptr);
       }
@@ -308,6 +351,45 @@ EvalResult Evaluator::Eval(const Expr& e) const {
   return Err(EvalErrorKind::kTypeError, "unknown expression");
 }
 
+tl::expected<bool, EvalError> Evaluator::EvalBool(const Expr& e) const {
+  switch (e.kind) {
+    case ExprKind::kAnd:
+    case ExprKind::kOr: {
+      bool is_and = e.kind == ExprKind::kAnd;
+      auto l = EvalBool(*e.kids[0]);
+      if (!l || *l != is_and) return l;
+      return EvalBool(*e.kids[1]);
+    }
+    case ExprKind::kNot: {
+      auto v = EvalBool(*e.kids[0]);
+      if (!v) return v;
+      return !*v;
+    }
+    case ExprKind::kIf: {
+      auto c = EvalBool(*e.kids[0]);
+      if (!c) return c;
+      return EvalBool(*e.kids[*c ? 1 : 2]);
+    }
+    case ExprKind::kEq:
+    case ExprKind::kNe: {
+      EVAL_OR_RETURN(l, *e.kids[0]);
+      EVAL_OR_RETURN(r, *e.kids[1]);
+      return (l == r) == (e.kind == ExprKind::kEq);
+    }
+    default: {
+      const Value* direct = Direct(e);
+      if (direct != nullptr) {
+        if (!direct->is_bool()) return TypeErr("bool", *direct);
+        return direct->as_bool();
+      }
+      auto v = Eval(e);
+      if (!v) return tl::unexpected(std::move(v).error());
+      if (!v->is_bool()) return TypeErr("bool", *v);
+      return v->as_bool();
+    }
+  }
+}
+
 bool Evaluator::ScopeMatches(const ScopeConstraint& scope, const EntityUid& uid) const {
   switch (scope.op) {
     case ScopeConstraint::Op::kAny: return true;
@@ -342,10 +424,9 @@ tl::expected<bool, EvalError> Evaluator::Satisfied(const Policy& policy) const {
   }
   if (!ScopeMatches(policy.resource, vars_[2]->as_entity())) return false;
   for (const auto& c : policy.conditions) {
-    auto v = Eval(*c.expr);
-    if (!v) return tl::unexpected(std::move(v).error());
-    if (!v->is_bool()) return TypeErr("bool", *v);
-    if (v->as_bool() != c.is_when) return false;
+    auto result = EvalBool(*c.expr);
+    if (!result) return result;
+    if (*result != c.is_when) return false;
   }
   return true;
 }

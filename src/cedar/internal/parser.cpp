@@ -26,10 +26,6 @@ SourceSpan Join(const SourceSpan& a, const SourceSpan& b) {
   return s;
 }
 
-bool IsActionType(std::string_view type) {
-  return type == "Action" || (type.size() > 8 && type.substr(type.size() - 8) == "::Action");
-}
-
 }  // namespace
 
 bool IsReserved(std::string_view w) {
@@ -84,6 +80,17 @@ bool Parser::ParseString(const Token& tok, std::string* out) {
   return true;
 }
 
+bool Parser::Measure(Expr& e) {
+  uint32_t h = 0;
+  for (const auto& k : e.kids) h = std::max(h, k->height);
+  e.height = h + 1;
+  if (e.height > kMaxExprHeight) {
+    Fail(ParseErrorKind::kTooDeep, e.span, "expression nested too deeply");
+    return false;
+  }
+  return true;
+}
+
 bool Parser::ParsePolicies(std::vector<Policy>* out) {
   while (!At(Tok::kEof)) {
     Policy p;
@@ -104,218 +111,6 @@ ExprPtr Parser::ParseStandaloneExpr() {
   return e;
 }
 
-bool Parser::ParsePolicy(Policy* policy) {
-  SourceSpan start = Peek().span;
-  while (At(Tok::kAt)) {
-    Next();
-    if (!At(Tok::kIdent)) {
-      Fail(ParseErrorKind::kUnexpectedToken, Peek().span, "unexpected " + Describe(Peek()) + ", expected an annotation name");
-      return false;
-    }
-    const Token& key = Next();
-    Annotation a;
-    a.key = std::string(key.text);
-    if (At(Tok::kLParen)) {
-      Next();
-      if (!At(Tok::kString)) {
-        Fail(ParseErrorKind::kUnexpectedToken, Peek().span, "unexpected " + Describe(Peek()) + ", expected a string");
-        return false;
-      }
-      std::string v;
-      if (!ParseString(Next(), &v)) return false;
-      a.value = std::move(v);
-      if (!Expect(Tok::kRParen, "`)`")) return false;
-    }
-    for (const auto& other : policy->annotations) {
-      if (other.key == a.key) {
-        Fail(ParseErrorKind::kDuplicateAnnotation, key.span, "duplicate annotation: `@" + a.key + "`");
-        return false;
-      }
-    }
-    policy->annotations.push_back(std::move(a));
-  }
-  if (AtIdent("permit")) {
-    policy->effect = Effect::kPermit;
-  } else if (AtIdent("forbid")) {
-    policy->effect = Effect::kForbid;
-  } else {
-    Fail(ParseErrorKind::kUnexpectedToken, Peek().span, "unexpected " + Describe(Peek()) + ", expected `permit` or `forbid`");
-    return false;
-  }
-  Next();
-  if (!Expect(Tok::kLParen, "`(`")) return false;
-  if (!ParseScope(&policy->principal, "principal", SlotId::kPrincipal)) return false;
-  if (!Expect(Tok::kComma, "`,`")) return false;
-  if (!ParseActionScope(&policy->action)) return false;
-  if (!Expect(Tok::kComma, "`,`")) return false;
-  if (!ParseScope(&policy->resource, "resource", SlotId::kResource)) return false;
-  if (At(Tok::kComma)) Next();
-  if (!Expect(Tok::kRParen, "`)`")) return false;
-  while (AtIdent("when") || AtIdent("unless")) {
-    Condition c;
-    c.is_when = Next().text == "when";
-    if (!Expect(Tok::kLBrace, "`{`")) return false;
-    if (At(Tok::kRBrace)) {
-      Fail(ParseErrorKind::kUnexpectedToken, Peek().span, std::string("empty ") + (c.is_when ? "`when`" : "`unless`") + " clause");
-      return false;
-    }
-    in_condition_ = true;
-    ExprPtr e = ParseExpr();
-    in_condition_ = false;
-    if (!e) return false;
-    if (!Expect(Tok::kRBrace, "`}`")) return false;
-    c.expr = std::shared_ptr<const Expr>(std::move(e));
-    policy->conditions.push_back(std::move(c));
-  }
-  if (!Expect(Tok::kSemi, "`;`")) return false;
-  policy->span = Join(start, toks_[pos_ > 0 ? pos_ - 1 : 0].span);
-  return true;
-}
-
-bool Parser::ParsePath(std::string* path, bool allow_string_end, std::string_view* id_raw) {
-  // IDENT (:: IDENT)* [:: STR]
-  if (!At(Tok::kIdent) || IsReserved(Peek().text)) {
-    Fail(ParseErrorKind::kUnexpectedToken, Peek().span, "unexpected " + Describe(Peek()) + ", expected a name");
-    return false;
-  }
-  *path = std::string(Next().text);
-  while (At(Tok::kColon2)) {
-    Next();
-    if (At(Tok::kString) && allow_string_end) {
-      *id_raw = Peek().text;
-      Next();
-      return true;
-    }
-    if (!At(Tok::kIdent) || IsReserved(Peek().text)) {
-      Fail(ParseErrorKind::kUnexpectedToken, Peek().span, "unexpected " + Describe(Peek()) + ", expected a name");
-      return false;
-    }
-    *path += "::";
-    *path += Next().text;
-  }
-  return true;
-}
-
-bool Parser::ParseEntityUid(EntityUid* uid) {
-  const Token& start = Peek();
-  std::string_view raw;
-  const char* no_id = nullptr;
-  if (!ParsePath(&uid->type, true, &raw)) return false;
-  if (raw.data() == nullptr) no_id = "expected an entity uid like `Type::\"id\"`";
-  if (no_id) {
-    Fail(ParseErrorKind::kUnexpectedToken, start.span, no_id);
-    return false;
-  }
-  auto id = Unescape(raw);
-  if (!id) {
-    Fail(ParseErrorKind::kInvalidEscape, start.span, id.error());
-    return false;
-  }
-  uid->id = std::move(*id);
-  return true;
-}
-
-bool Parser::ParseEntityOrSlot(ScopeConstraint* scope, SlotId slot) {
-  if (At(Tok::kSlot)) {
-    const Token& t = Next();
-    std::string_view want = slot == SlotId::kPrincipal ? "principal" : "resource";
-    if (t.text != want) {
-      Fail(ParseErrorKind::kInvalidSlot, t.span,
-           "invalid slot `?" + std::string(t.text) + "` here: expected `?" + std::string(want) + "`");
-      return false;
-    }
-    scope->slot = slot;
-    return true;
-  }
-  EntityUid uid;
-  if (!ParseEntityUid(&uid)) return false;
-  scope->entity = std::move(uid);
-  return true;
-}
-
-bool Parser::ParseScope(ScopeConstraint* scope, std::string_view var, SlotId slot) {
-  if (!ExpectIdent(var)) return false;
-  if (At(Tok::kEq2)) {
-    Next();
-    scope->op = ScopeConstraint::Op::kEq;
-    return ParseEntityOrSlot(scope, slot);
-  }
-  if (AtIdent("in")) {
-    Next();
-    scope->op = ScopeConstraint::Op::kIn;
-    if (At(Tok::kLBracket)) {
-      Fail(ParseErrorKind::kInvalidScope, Peek().span, "the " + std::string(var) + " scope takes one entity, not a set");
-      return false;
-    }
-    return ParseEntityOrSlot(scope, slot);
-  }
-  if (AtIdent("is")) {
-    Next();
-    std::string_view raw;
-    if (!ParsePath(&scope->type, false, &raw)) return false;
-    scope->op = ScopeConstraint::Op::kIs;
-    if (AtIdent("in")) {
-      Next();
-      scope->op = ScopeConstraint::Op::kIsIn;
-      return ParseEntityOrSlot(scope, slot);
-    }
-    if (At(Tok::kEq2)) {
-      Fail(ParseErrorKind::kInvalidScope, Peek().span, "`is` cannot be combined with `==` in the scope");
-      return false;
-    }
-  }
-  return true;
-}
-
-bool Parser::ParseActionScope(ActionConstraint* scope) {
-  if (!ExpectIdent("action")) return false;
-  auto one = [&]() {
-    EntityUid uid;
-    SourceSpan sp = Peek().span;
-    if (At(Tok::kSlot)) {
-      Fail(ParseErrorKind::kInvalidSlot, sp, "slots are not allowed in the action scope");
-      return false;
-    }
-    if (!ParseEntityUid(&uid)) return false;
-    if (!IsActionType(uid.type)) {
-      Fail(ParseErrorKind::kInvalidScope, sp,
-           "expected an entity of type `Action` in the action scope, got `" + ToString(uid) + "`");
-      return false;
-    }
-    scope->entities.push_back(std::move(uid));
-    return true;
-  };
-  if (At(Tok::kEq2)) {
-    Next();
-    scope->op = ActionConstraint::Op::kEq;
-    return one();
-  }
-  if (AtIdent("in")) {
-    Next();
-    scope->op = ActionConstraint::Op::kIn;
-    if (At(Tok::kLBracket)) {
-      Next();
-      scope->is_list = true;
-      while (!At(Tok::kRBracket)) {
-        if (!one()) return false;
-        if (At(Tok::kComma)) {
-          Next();
-        } else if (!At(Tok::kRBracket)) {
-          return Expect(Tok::kRBracket, "`,` or `]`");
-        }
-      }
-      Next();
-      return true;
-    }
-    return one();
-  }
-  if (AtIdent("is")) {
-    Fail(ParseErrorKind::kInvalidScope, Peek().span, "`is` is not allowed in the action scope");
-    return false;
-  }
-  return true;
-}
-
 ExprPtr Parser::ParseExpr() {
   DepthGuard guard(&depth_);
   if (depth_ > options_.max_depth) {
@@ -334,6 +129,7 @@ ExprPtr Parser::ParseExpr() {
     e->kids.push_back(std::move(c));
     e->kids.push_back(std::move(t));
     e->kids.push_back(std::move(f));
+    if (!Measure(*e)) return nullptr;
     return e;
   }
   return ParseOr();
@@ -348,6 +144,7 @@ ExprPtr Parser::ParseOr() {
     auto e = NewExpr(ExprKind::kOr, Join(left->span, right->span));
     e->kids.push_back(std::move(left));
     e->kids.push_back(std::move(right));
+    if (!Measure(*e)) return nullptr;
     left = std::move(e);
   }
   return left;
@@ -362,6 +159,7 @@ ExprPtr Parser::ParseAnd() {
     auto e = NewExpr(ExprKind::kAnd, Join(left->span, right->span));
     e->kids.push_back(std::move(left));
     e->kids.push_back(std::move(right));
+    if (!Measure(*e)) return nullptr;
     left = std::move(e);
   }
   return left;
@@ -406,6 +204,7 @@ ExprPtr Parser::ParseRelation() {
         }
         e->span.end = toks_[pos_ - 1].span.end;
         e->kids.push_back(std::move(left));
+        if (!Measure(*e)) return nullptr;
         return e;
       }
       if (Peek().text == "like") {
@@ -424,6 +223,7 @@ ExprPtr Parser::ParseRelation() {
         auto e = NewExpr(ExprKind::kLike, Join(left->span, t.span));
         e->pattern = std::move(*pat);
         e->kids.push_back(std::move(left));
+        if (!Measure(*e)) return nullptr;
         return e;
       }
       if (Peek().text == "is") {
@@ -439,6 +239,7 @@ ExprPtr Parser::ParseRelation() {
           e->kids.push_back(std::move(r));
         }
         e->span.end = toks_[pos_ - 1].span.end;
+        if (!Measure(*e)) return nullptr;
         return e;
       }
       return left;
@@ -451,6 +252,7 @@ ExprPtr Parser::ParseRelation() {
   auto e = NewExpr(kind, Join(left->span, right->span));
   e->kids.push_back(std::move(left));
   e->kids.push_back(std::move(right));
+  if (!Measure(*e)) return nullptr;
   switch (Peek().kind) {
     case Tok::kEq2: case Tok::kNe: case Tok::kLt: case Tok::kLe: case Tok::kGt: case Tok::kGe:
       Fail(ParseErrorKind::kInvalidExpression, Peek().span, "comparison operators cannot be chained; add parentheses");
@@ -473,6 +275,7 @@ ExprPtr Parser::ParseAdd() {
     auto e = NewExpr(kind, Join(left->span, right->span));
     e->kids.push_back(std::move(left));
     e->kids.push_back(std::move(right));
+    if (!Measure(*e)) return nullptr;
     left = std::move(e);
   }
   return left;
@@ -487,6 +290,7 @@ ExprPtr Parser::ParseMult() {
     auto e = NewExpr(ExprKind::kMul, Join(left->span, right->span));
     e->kids.push_back(std::move(left));
     e->kids.push_back(std::move(right));
+    if (!Measure(*e)) return nullptr;
     left = std::move(e);
   }
   return left;
@@ -530,6 +334,7 @@ ExprPtr Parser::ParseUnary() {
   for (int k = 0; k < count; ++k) {
     auto e = NewExpr(op == Tok::kBang ? ExprKind::kNot : ExprKind::kNeg, Join(sp, inner->span));
     e->kids.push_back(std::move(inner));
+    if (!Measure(*e)) return nullptr;
     inner = std::move(e);
   }
   return inner;
@@ -572,6 +377,7 @@ ExprPtr Parser::MakeCall(const SourceSpan& span, std::string_view name, bool met
       }
       auto e = NewExpr(b.kind, span);
       e->kids = std::move(args);
+      if (!Measure(*e)) return nullptr;
       return e;
     }
   }
@@ -592,6 +398,7 @@ ExprPtr Parser::MakeCall(const SourceSpan& span, std::string_view name, bool met
     e->kids = std::move(args);
     e->arity_error = "call to `" + std::string(name) + "` takes " + std::to_string(fn->arity - (method ? 1 : 0)) +
                      " argument(s), got " + std::to_string(e->kids.size() - (method ? 1 : 0));
+    if (!Measure(*e)) return nullptr;
     return e;
   }
   bool all_lit = true;
@@ -610,6 +417,7 @@ ExprPtr Parser::MakeCall(const SourceSpan& span, std::string_view name, bool met
       e->folded_error = std::move(r.error().message);
     }
   }
+  if (!Measure(*e)) return nullptr;
   return e;
 }
 
@@ -634,11 +442,13 @@ ExprPtr Parser::ParseMember() {
         SourceSpan sp = args[0]->span;
         if (!ParseArgs(&args)) return nullptr;
         e = MakeCall(Join(sp, toks_[pos_ - 1].span), name.text, true, std::move(args));
+        if (e && !Measure(*e)) return nullptr;
         continue;
       }
       auto g = NewExpr(ExprKind::kGetAttr, Join(e->span, name.span));
       g->name = std::string(name.text);
       g->kids.push_back(std::move(e));
+      if (!Measure(*g)) return nullptr;
       e = std::move(g);
     } else if (At(Tok::kLBracket)) {
       Next();
@@ -651,6 +461,7 @@ ExprPtr Parser::ParseMember() {
       if (!Expect(Tok::kRBracket, "`]`")) return nullptr;
       g->span.end = toks_[pos_ - 1].span.end;
       g->kids.push_back(std::move(e));
+      if (!Measure(*g)) return nullptr;
       e = std::move(g);
     } else {
       break;
@@ -712,6 +523,7 @@ ExprPtr Parser::ParsePrimary() {
         }
       }
       e->span.end = Next().span.end;
+      if (!Measure(*e)) return nullptr;
       return e;
     }
     case Tok::kLBrace: {
@@ -749,6 +561,7 @@ ExprPtr Parser::ParsePrimary() {
         }
       }
       e->span.end = Next().span.end;
+      if (!Measure(*e)) return nullptr;
       return e;
     }
     case Tok::kIdent: {

@@ -8,6 +8,9 @@
 
 namespace writ::cedar::internal {
 
+// Tallest expression tree accepted: evaluation and destruction recurse this deep.
+inline constexpr uint32_t kMaxExprHeight = 1000;
+
 class Parser {
  public:
   // REQUIRES: `tokens` ends with kEof and outlives the parser.
@@ -49,6 +52,8 @@ class Parser {
   ExprPtr MakeCall(const SourceSpan& span, std::string_view name, bool method, std::vector<ExprPtr> args);
   bool ParseArgs(std::vector<ExprPtr>* args);
   bool ParseString(const Token& tok, std::string* out);
+  // Sets e.height from its kids; fails with kTooDeep beyond kMaxExprHeight.
+  bool Measure(Expr& e);
 
   const std::vector<Token>& toks_;
   const PolicyParseOptions& options_;

@@ -1,7 +1,7 @@
 // Token issue and verify against raw OpenSSL ES256 sign/verify on the same key type, and the
 // cached verify (the hot path of every enforcement point).
 //   cmake --preset bench && cmake --build --preset bench --target token_bench
-//   build/bench/bench/token_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   build/bench/bench/token/token_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <filesystem>
 #include <memory>
 #include <string>

@@ -1,0 +1,212 @@
+#include "ledger/event.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "common/encoding.h"
+#include "crypto/hash.h"
+
+namespace writ::ledger {
+namespace {
+
+constexpr std::array<std::pair<EventKind, std::string_view>, 13> kKindNames = {{
+    {EventKind::kDecision, "decision"},
+    {EventKind::kTokenIssued, "token_issued"},
+    {EventKind::kTokenRevoked, "token_revoked"},
+    {EventKind::kIdentityChanged, "identity_changed"},
+    {EventKind::kPolicyChanged, "policy_changed"},
+    {EventKind::kApprovalRequested, "approval_requested"},
+    {EventKind::kApprovalGranted, "approval_granted"},
+    {EventKind::kApprovalDenied, "approval_denied"},
+    {EventKind::kAlert, "alert"},
+    {EventKind::kBreakerTripped, "breaker_tripped"},
+    {EventKind::kReasoningTrace, "reasoning_trace"},
+    {EventKind::kConfigChanged, "config_changed"},
+    {EventKind::kCredentialIssued, "credential_issued"},
+}};
+
+constexpr std::array<std::string_view, 16> kSecretNames = {
+    "token",         "access_token", "refresh_token", "id_token",   "password",      "passwd",
+    "secret",        "client_secret", "api_key",      "apikey",     "authorization", "credential",
+    "credentials",   "private_key",  "cookie",        "set-cookie"};
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+void Redact(json::Value& value, std::string_view key) {
+  if (value.is_object()) {
+    for (auto& [name, member] : value.mutable_object()) {
+      if (IsSecretDetailName(name)) {
+        std::string clear = member.is_string() ? member.as_string() : json::Serialize(member);
+        member = json::Value(SecretFingerprint(key, clear));
+      } else {
+        Redact(member, key);
+      }
+    }
+  } else if (value.is_array()) {
+    for (json::Value& item : value.mutable_array()) Redact(item, key);
+  }
+}
+
+void MaybeString(json::Writer& writer, std::string_view key, const std::string& value) {
+  if (!value.empty()) writer.Key(key).String(value);
+}
+
+Result<std::string> RequiredString(const json::Value& object, std::string_view key) {
+  const json::Value* value = object.Find(key);
+  if (value == nullptr || !value->is_string()) {
+    return Fail(Code::kDataLoss, fmt::format("event member `{}` is missing or not a string", key));
+  }
+  return value->as_string();
+}
+
+std::string OptionalString(const json::Value& object, std::string_view key) {
+  const json::Value* value = object.Find(key);
+  return value != nullptr && value->is_string() ? value->as_string() : std::string();
+}
+
+}  // namespace
+
+std::string_view EventKindName(EventKind kind) {
+  for (const auto& [value, name] : kKindNames) {
+    if (value == kind) return name;
+  }
+  return "unknown";
+}
+
+Result<EventKind> ParseEventKind(std::string_view name) {
+  for (const auto& [value, kind_name] : kKindNames) {
+    if (kind_name == name) return value;
+  }
+  return Fail(Code::kInvalidArgument, fmt::format("unknown event kind `{}`", name));
+}
+
+std::string_view DecisionName(Decision decision) {
+  switch (decision) {
+    case Decision::kNone: return "";
+    case Decision::kAllow: return "allow";
+    case Decision::kDeny: return "deny";
+    case Decision::kApprovalRequired: return "approval_required";
+  }
+  return "";
+}
+
+bool IsSecretDetailName(std::string_view name) {
+  std::string lower = Lower(name);
+  return std::find(kSecretNames.begin(), kSecretNames.end(), lower) != kSecretNames.end();
+}
+
+std::string SecretFingerprint(std::string_view key, std::string_view value) {
+  if (key.empty()) return "redacted";
+  crypto::Sha256Digest mac = crypto::HmacSha256(key, value);
+  return "hmac-sha256:" + Base64UrlEncode(std::span<const uint8_t>(mac));
+}
+
+Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& options) {
+  if (!event.details.is_null() && !event.details.is_object()) {
+    return Fail(Code::kInvalidArgument, "event details must be a json object");
+  }
+  json::Value details = event.details;
+  if (!event.secrets.empty() || !details.is_null()) {
+    Redact(details, options.hmac_key);
+    for (const auto& [name, value] : event.secrets) {
+      if (name.empty()) return Fail(Code::kInvalidArgument, "secret field name is empty");
+      details.Set(name, SecretFingerprint(options.hmac_key, value));
+    }
+  }
+  json::Writer writer;
+  writer.BeginObject();
+  writer.Key("v").Int(1);
+  writer.Key("id").String(event.id);
+  writer.Key("time").Int(ToUnixMillis(event.time));
+  writer.Key("kind").String(EventKindName(event.kind));
+  MaybeString(writer, "actor", event.actor);
+  MaybeString(writer, "subject", event.subject);
+  MaybeString(writer, "action", event.action);
+  MaybeString(writer, "resource", event.resource);
+  if (event.decision != Decision::kNone) writer.Key("decision").String(DecisionName(event.decision));
+  if (!event.policy_ids.empty()) {
+    writer.Key("policies").BeginArray();
+    for (const std::string& policy : event.policy_ids) writer.String(policy);
+    writer.EndArray();
+  }
+  MaybeString(writer, "policy_set_version", event.policy_set_version);
+  MaybeString(writer, "correlation_id", event.correlation_id);
+  MaybeString(writer, "trace_id", event.trace_id);
+  if (details.is_object()) writer.Key("details").Json(details);
+  writer.EndObject();
+  std::string body = writer.Take();
+  body.pop_back();  // the closing brace: EncodeLeaf adds the position first
+  if (body.size() + 128 > options.max_event_bytes) {
+    return Fail(Code::kResourceExhausted,
+                fmt::format("event is {} bytes, more than the limit of {}", body.size(), options.max_event_bytes));
+  }
+  return body;
+}
+
+std::string EncodeLeaf(std::string_view body, uint64_t seq, std::string_view prev_hash) {
+  std::string leaf;
+  leaf.reserve(body.size() + 80);
+  leaf.append(body);
+  leaf.append(",\"seq\":");
+  leaf.append(std::to_string(seq));
+  leaf.append(",\"prev\":\"");
+  leaf.append(Base64Encode(prev_hash));
+  leaf.append("\"}");
+  return leaf;
+}
+
+Result<DecodedEvent> DecodeLeaf(std::string_view leaf) {
+  auto parsed = json::Parse(leaf);
+  if (!parsed) return Fail(Code::kDataLoss, "event is not valid json: " + parsed.error().message);
+  const json::Value& root = *parsed;
+  if (!root.is_object()) return Fail(Code::kDataLoss, "event is not a json object");
+  const json::Value* version = root.Find("v");
+  if (version == nullptr || !version->is_int() || version->as_int() != 1) {
+    return Fail(Code::kDataLoss, "event format version is not 1");
+  }
+  DecodedEvent decoded;
+  Event& event = decoded.event;
+  WRIT_ASSIGN_OR_RETURN(event.id, RequiredString(root, "id"));
+  const json::Value* time = root.Find("time");
+  if (time == nullptr || !time->is_int()) return Fail(Code::kDataLoss, "event time is missing");
+  event.time = FromUnixMillis(time->as_int());
+  WRIT_ASSIGN_OR_RETURN(std::string kind, RequiredString(root, "kind"));
+  auto parsed_kind = ParseEventKind(kind);
+  if (!parsed_kind) return Fail(Code::kDataLoss, parsed_kind.error().message);
+  event.kind = *parsed_kind;
+  event.actor = OptionalString(root, "actor");
+  event.subject = OptionalString(root, "subject");
+  event.action = OptionalString(root, "action");
+  event.resource = OptionalString(root, "resource");
+  std::string decision = OptionalString(root, "decision");
+  if (decision == "allow") event.decision = Decision::kAllow;
+  else if (decision == "deny") event.decision = Decision::kDeny;
+  else if (decision == "approval_required") event.decision = Decision::kApprovalRequired;
+  else if (!decision.empty()) return Fail(Code::kDataLoss, fmt::format("unknown decision `{}`", decision));
+  if (const json::Value* policies = root.Find("policies"); policies != nullptr && policies->is_array()) {
+    for (const json::Value& policy : policies->as_array()) {
+      if (policy.is_string()) event.policy_ids.push_back(policy.as_string());
+    }
+  }
+  event.policy_set_version = OptionalString(root, "policy_set_version");
+  event.correlation_id = OptionalString(root, "correlation_id");
+  event.trace_id = OptionalString(root, "trace_id");
+  if (const json::Value* details = root.Find("details")) event.details = *details;
+  const json::Value* seq = root.Find("seq");
+  if (seq == nullptr || !seq->is_int() || seq->as_int() < 0) return Fail(Code::kDataLoss, "event seq is missing");
+  decoded.seq = static_cast<uint64_t>(seq->as_int());
+  WRIT_ASSIGN_OR_RETURN(std::string prev, RequiredString(root, "prev"));
+  auto prev_bytes = Base64Decode(prev);
+  if (!prev_bytes || prev_bytes->size() != 32) return Fail(Code::kDataLoss, "event prev is not a base64 hash");
+  decoded.prev = std::move(*prev_bytes);
+  return decoded;
+}
+
+}  // namespace writ::ledger

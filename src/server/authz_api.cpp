@@ -1,0 +1,221 @@
+#include "server/authz_api.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "authz/admin_guard.h"
+#include "authz/authzen.h"
+#include "authz/engine.h"
+#include "identity/registry.h"
+
+namespace writ::server {
+namespace {
+
+constexpr size_t kMaxTokenBytes = 16 << 10;
+
+Result<int64_t> ParseVersion(std::string_view text, std::string_view name) {
+  int64_t version = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (ec != std::errc() || end != text.data() + text.size() || version < 1) {
+    return Fail(Code::kInvalidArgument, fmt::format("{} must be a version number, not `{}`", name, text.substr(0, 32)));
+  }
+  return version;
+}
+
+json::Value VersionJson(const authz::VersionInfo& info, int64_t active) {
+  return json::Object{{"version", info.version},          {"content_hash", info.content_hash},
+                      {"author", info.author},            {"reason", info.reason},
+                      {"created_at", FormatRfc3339(info.created_at)}, {"active", info.version == active}};
+}
+
+Result<json::Value> OptionalBody(const Request& request) {
+  if (request.body.empty()) return json::Value(json::Object{});
+  WRIT_ASSIGN_OR_RETURN(json::Value body, ParseJsonBody(request));
+  if (!body.is_object()) return Fail(Code::kInvalidArgument, "request body must be a JSON object");
+  return body;
+}
+
+Result<std::string> OptionalReason(const json::Value& body) {
+  const json::Value* reason = body.Find("reason");
+  if (reason == nullptr || reason->is_null()) return std::string();
+  if (!reason->is_string() || reason->as_string().size() > 1024) {
+    return Fail(Code::kInvalidArgument, "`reason` must be a string of at most 1024 bytes");
+  }
+  return reason->as_string();
+}
+
+// Compares without an early exit, so timing does not reveal how much of the key matched.
+bool ConstantTimeEqual(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+class AuthzApi {
+ public:
+  AuthzApi(authz::Engine& engine, authz::ApprovalGate* gate, identity::Registry& registry, const AdminAccess& admin,
+           const authz::AdminGuard& guard, const PdpAccess& pdp)
+      : engine_(engine), authzen_(engine, gate), registry_(registry), admin_(admin), guard_(guard), pdp_(pdp) {}
+
+  // AuthZEN: every malformed request is a 400 (the certification scenario), including a wrong
+  // Content-Type (the Router would say 415), so these routes check it themselves.
+  Result<Response> Authzen(const Request& request, int kind) {
+    WRIT_ASSIGN_OR_RETURN(const json::Value caller, Authenticate(request));
+    const auto content_type = request.headers.Get("Content-Type");
+    if (!content_type || !IsJsonContentType(*content_type)) {
+      return Fail(Code::kInvalidArgument, "Content-Type must be application/json");
+    }
+    WRIT_ASSIGN_OR_RETURN(const json::Value body, ParseJsonBody(request));
+    Result<json::Value> answer = Fail(Code::kInternal, "unreachable");
+    switch (kind) {
+      case 0: answer = authzen_.Evaluation(body, request.request_id, caller); break;
+      case 1: answer = authzen_.Evaluations(body, request.request_id, caller); break;
+      case 2: answer = authzen_.Search(authz::SearchKind::kSubject, body, request.request_id, caller); break;
+      case 3: answer = authzen_.Search(authz::SearchKind::kResource, body, request.request_id, caller); break;
+      default: answer = authzen_.Search(authz::SearchKind::kAction, body, request.request_id, caller); break;
+    }
+    if (!answer) return Fail(std::move(answer).error());
+    return JsonResponse(200, *answer);
+  }
+
+  Result<Response> Metadata(const Request& request) {
+    const auto host = request.headers.Get("Host");
+    std::string base = "http://localhost";
+    if (host && !host->empty() && host->size() <= 255 && host->find_first_of("/?# \t") == std::string_view::npos) {
+      base = fmt::format("http://{}", *host);
+    }
+    return JsonResponse(200, authz::Authzen::Metadata(base));
+  }
+
+  Result<Response> Apply(const Request& request) {
+    WRIT_ASSIGN_OR_RETURN(const std::string author, Admin(request, "policy:apply"));
+    WRIT_ASSIGN_OR_RETURN(const json::Value body, ParseJsonBody(request));
+    if (!body.is_object()) return Fail(Code::kInvalidArgument, "request body must be a JSON object");
+    const json::Value* files = body.Find("files");
+    if (files == nullptr) return Fail(Code::kInvalidArgument, "`files` is required");
+    WRIT_ASSIGN_OR_RETURN(const authz::PolicySource source, authz::SourceFromJson(*files));
+    WRIT_ASSIGN_OR_RETURN(const std::string reason, OptionalReason(body));
+    bool activate = false;
+    if (const json::Value* flag = body.Find("activate"); flag != nullptr && !flag->is_null()) {
+      if (!flag->is_bool()) return Fail(Code::kInvalidArgument, "`activate` must be a boolean");
+      activate = flag->as_bool();
+    }
+    WRIT_ASSIGN_OR_RETURN(authz::VersionInfo info, engine_.Apply(source, author, reason));
+    if (activate) {
+      WRIT_ASSIGN_OR_RETURN(info, engine_.Activate(info.version, author, reason));
+    }
+    return JsonResponse(201, VersionJson(info, engine_.active_version()));
+  }
+
+  Result<Response> List(const Request& request) {
+    WRIT_RETURN_IF_ERROR(Admin(request, "policy:read"));
+    WRIT_ASSIGN_OR_RETURN(const auto versions, engine_.List());
+    const int64_t active = engine_.active_version();
+    json::Array items;
+    for (const auto& info : versions) items.push_back(VersionJson(info, active));
+    return JsonResponse(200, json::Object{{"active", active}, {"versions", std::move(items)}});
+  }
+
+  Result<Response> Show(const Request& request) {
+    WRIT_RETURN_IF_ERROR(Admin(request, "policy:read"));
+    WRIT_ASSIGN_OR_RETURN(const int64_t version, ParseVersion(request.Param("version"), "the path"));
+    WRIT_ASSIGN_OR_RETURN(const auto versions, engine_.List());
+    WRIT_ASSIGN_OR_RETURN(const authz::PolicySource source, engine_.Source(version));
+    json::Value out;
+    for (const auto& info : versions) {
+      if (info.version == version) out = VersionJson(info, engine_.active_version());
+    }
+    out.Set("files", authz::SourceToJson(source));
+    return JsonResponse(200, out);
+  }
+
+  Result<Response> Diff(const Request& request) {
+    WRIT_RETURN_IF_ERROR(Admin(request, "policy:read"));
+    const auto from_text = request.query.Get("from");
+    const auto to_text = request.query.Get("to");
+    if (!from_text || !to_text) return Fail(Code::kInvalidArgument, "query parameters `from` and `to` are required");
+    WRIT_ASSIGN_OR_RETURN(const int64_t from, ParseVersion(*from_text, "`from`"));
+    WRIT_ASSIGN_OR_RETURN(const int64_t to, ParseVersion(*to_text, "`to`"));
+    WRIT_ASSIGN_OR_RETURN(const authz::PolicySource a, engine_.Source(from));
+    WRIT_ASSIGN_OR_RETURN(const authz::PolicySource b, engine_.Source(to));
+    const std::string diff = authz::DiffSources(a, b, fmt::format("v{}", from), fmt::format("v{}", to));
+    return JsonResponse(200, json::Object{{"from", from}, {"to", to}, {"diff", diff}});
+  }
+
+  Result<Response> Activate(const Request& request) {
+    WRIT_ASSIGN_OR_RETURN(const int64_t version, ParseVersion(request.Param("version"), "the path"));
+    std::string version_author;
+    WRIT_ASSIGN_OR_RETURN(const auto versions, engine_.List());
+    for (const auto& info : versions) {
+      if (info.version == version) version_author = info.author;
+    }
+    WRIT_ASSIGN_OR_RETURN(const std::string author,
+                          Admin(request, "policy:activate", json::Object{{"version_author", version_author}}));
+    WRIT_ASSIGN_OR_RETURN(const json::Value body, OptionalBody(request));
+    WRIT_ASSIGN_OR_RETURN(const std::string reason, OptionalReason(body));
+    WRIT_ASSIGN_OR_RETURN(const authz::VersionInfo info, engine_.Activate(version, author, reason));
+    return JsonResponse(200, VersionJson(info, engine_.active_version()));
+  }
+
+  Result<Response> Rollback(const Request& request) {
+    WRIT_ASSIGN_OR_RETURN(const std::string author, Admin(request, "policy:rollback"));
+    WRIT_ASSIGN_OR_RETURN(const json::Value body, OptionalBody(request));
+    WRIT_ASSIGN_OR_RETURN(const std::string reason, OptionalReason(body));
+    WRIT_ASSIGN_OR_RETURN(const authz::VersionInfo info, engine_.Rollback(author, reason));
+    return JsonResponse(200, VersionJson(info, engine_.active_version()));
+  }
+
+ private:
+  // RequireAdmin, then the admin policy set. Returns the author.
+  Result<std::string> Admin(const Request& request, std::string_view action, const json::Value& context = json::Value()) {
+    WRIT_ASSIGN_OR_RETURN(std::string author, RequireAdmin(request, admin_, registry_));
+    WRIT_RETURN_IF_ERROR(guard_.Authorize({.name = author, .is_human = author.rfind("uid:", 0) != 0, .is_administrator = true},
+                                          action, "policies", context));
+    return author;
+  }
+
+  // Who asks: null for a Unix-socket peer or the PDP API key; the token's claims for a writ token.
+  Result<json::Value> Authenticate(const Request& request) const {
+    if (request.peer.transport == Transport::kUnix && request.peer.uid) return json::Value();
+    auto header = request.headers.Get("Authorization");
+    if (!header) return Fail(Code::kUnauthenticated, "missing Authorization header (PDP API key or writ token)");
+    std::string_view presented = *header;
+    if (presented.substr(0, 7) == "Bearer ") presented.remove_prefix(7);
+    if (!pdp_.api_key.empty() && ConstantTimeEqual(presented, pdp_.api_key)) return json::Value();
+    if (pdp_.verify_token && presented.size() <= kMaxTokenBytes && presented.find('.') != std::string_view::npos) {
+      return pdp_.verify_token(presented);
+    }
+    return Fail(Code::kUnauthenticated, "the Authorization header carries neither the PDP API key nor a valid writ token");
+  }
+
+  authz::Engine& engine_;
+  authz::Authzen authzen_;
+  identity::Registry& registry_;
+  const AdminAccess& admin_;
+  const authz::AdminGuard& guard_;
+  const PdpAccess& pdp_;
+};
+
+}  // namespace
+
+void AddAuthzRoutes(Router& router, authz::Engine& engine, authz::ApprovalGate* gate, identity::Registry& registry,
+                    const AdminAccess& admin, const authz::AdminGuard& guard, const PdpAccess& pdp) {
+  auto api = std::make_shared<AuthzApi>(engine, gate, registry, admin, guard, pdp);
+  const RouteOptions raw{.json_body = false};
+  const char* paths[] = {"/access/v1/evaluation", "/access/v1/evaluations", "/access/v1/search/subject",
+                         "/access/v1/search/resource", "/access/v1/search/action"};
+  for (int kind = 0; kind < 5; ++kind) {
+    router.Add("POST", paths[kind], [api, kind](const Request& request) { return api->Authzen(request, kind); }, raw);
+  }
+  router.Get("/.well-known/authzen-configuration", [api](const Request& request) { return api->Metadata(request); });
+  router.Post("/v1/policies", [api](const Request& request) { return api->Apply(request); });
+  router.Get("/v1/policies", [api](const Request& request) { return api->List(request); });
+  router.Get("/v1/policies/diff", [api](const Request& request) { return api->Diff(request); });
+  router.Get("/v1/policies/{version}", [api](const Request& request) { return api->Show(request); });
+  router.Post("/v1/policies/{version}/activate", [api](const Request& request) { return api->Activate(request); });
+  router.Post("/v1/policies/rollback", [api](const Request& request) { return api->Rollback(request); });
+}
+
+}  // namespace writ::server
