@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -14,15 +16,33 @@
 
 namespace writ::token {
 
-size_t Verifier::DigestHash::operator()(const crypto::Sha256Digest& digest) const noexcept {
-  size_t value = 0;
-  std::memcpy(&value, digest.data(), sizeof(value));  // a SHA-256 prefix is already uniform
-  return value;
+size_t Verifier::TailHash::operator()(std::string_view token) const noexcept {
+  constexpr size_t kTail = 32;
+  return std::hash<std::string_view>()(token.size() > kTail ? token.substr(token.size() - kTail) : token);
 }
 
 Verifier::Verifier(const KeyRing& keys, const Revocations& revocations, identity::Registry& registry,
                    VerifierOptions options)
-    : keys_(keys), revocations_(revocations), registry_(registry), options_(std::move(options)) {}
+    : keys_(keys),
+      revocations_(revocations),
+      registry_(registry),
+      options_(std::move(options)),
+      agent_states_(std::make_shared<AgentStates>()) {
+  registry.AddListener([states = agent_states_](const identity::Version& version) {
+    if (version.identity.kind != identity::Kind::kAgent) return;
+    states->Record(version.identity.name, version.identity.version, version.identity.state == identity::State::kActive);
+  });
+}
+
+void Verifier::AgentStates::Record(const std::string& name, int64_t version, bool is_active) {
+  std::unique_lock lock(mu);
+  auto [slot, inserted] = active.try_emplace(name, version, is_active);
+  if (!inserted && slot->second.first <= version) slot->second = {version, is_active};
+}
+
+Verifier::Shard& Verifier::ShardFor(std::string_view token) const {
+  return shards_[TailHash()(token) % kShards];
+}
 
 Verifier::~Verifier() = default;
 
@@ -90,19 +110,18 @@ TokenResult<std::shared_ptr<const VerifiedToken>> Verifier::VerifyImpl(std::stri
                   fmt::format("token is {} bytes, more than the limit of {}", token.size(), options_.limits.max_bytes));
   }
   const TimePoint now = clock().Now();
-  const crypto::Sha256Digest digest = crypto::Sha256(token);
-  Shard& shard = shards_[digest[8] % kShards];
+  Shard& shard = ShardFor(token);
   std::shared_ptr<const VerifiedToken> cached;
   {
     MutexLock lock(shard.mu);
-    const auto found = shard.entries.find(digest);
+    const auto found = shard.entries.find(token);
     if (found != shard.entries.end()) cached = found->second;
   }
   if (cached == nullptr) {
     auto verified = VerifyCold(token, now);
     if (!verified) return verified;
     cached = std::move(*verified);
-    Insert(digest, cached, now);
+    Insert(token, cached, now);
   }
   auto usable = CheckUse(*cached, audience, now);
   if (!usable) return tl::unexpected(std::move(usable).error());
@@ -167,6 +186,12 @@ TokenResult<void> Verifier::CheckActive(const std::string& spiffe_id) const {
     return Reject(TokenErrorKind::kMalformed, fmt::format("`{}` is not an agent of trust domain `{}`",
                                                           std::string_view(spiffe_id).substr(0, 128), options_.trust_domain));
   }
+  {
+    std::shared_lock lock(agent_states_->mu);
+    const auto known = agent_states_->active.find(agent);
+    if (known != agent_states_->active.end() && known->second.second) return {};
+  }
+  // Unknown (or known inactive: read again to say why).
   auto identity = registry_.Get(identity::Kind::kAgent, agent);
   if (!identity) {
     if (identity.error().code == Code::kNotFound) {
@@ -174,6 +199,7 @@ TokenResult<void> Verifier::CheckActive(const std::string& spiffe_id) const {
     }
     return Reject(TokenErrorKind::kUnavailable, fmt::format("agent `{}` could not be read", agent));
   }
+  agent_states_->Record(agent, identity->version, identity->state == identity::State::kActive);
   if (identity->state != identity::State::kActive) {
     return Reject(TokenErrorKind::kIdentityInactive, fmt::format("agent `{}` is {}", agent, identity::StateName(identity->state)));
   }
@@ -190,9 +216,8 @@ TokenResult<Claims> Verifier::VerifySignatureOnly(std::string_view token) const 
   return ParseClaims(parsed->payload);
 }
 
-void Verifier::Insert(const crypto::Sha256Digest& digest, std::shared_ptr<const VerifiedToken> verified,
-                      TimePoint now) const {
-  Shard& shard = shards_[digest[8] % kShards];
+void Verifier::Insert(std::string_view token, std::shared_ptr<const VerifiedToken> verified, TimePoint now) const {
+  Shard& shard = ShardFor(token);
   const size_t shard_capacity = std::max<size_t>(1, options_.cache_capacity / kShards);
   MutexLock lock(shard.mu);
   if (shard.entries.size() >= shard_capacity) {
@@ -200,7 +225,7 @@ void Verifier::Insert(const crypto::Sha256Digest& digest, std::shared_ptr<const 
     // Still full of live tokens: start over rather than grow without bound.
     if (shard.entries.size() >= shard_capacity) shard.entries.clear();
   }
-  shard.entries.emplace(digest, std::move(verified));
+  shard.entries.emplace(std::string(token), std::move(verified));
 }
 
 size_t Verifier::cached_tokens() const {

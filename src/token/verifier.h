@@ -1,20 +1,20 @@
 // Token verification, the one library call every enforcement point uses (and POST /v1/introspect).
 // Checks the JWS shape and header (jws.h), the alg allow-list, a known kid, the signature, exp and
 // nbf with bounded skew, the issuer, the audience, that the token is not revoked and that its
-// identity is still active. Verified tokens are cached until expiry, keyed by the SHA-256 of the
-// token; revocation is checked on every use, cached or not.
+// identity is still active. Verified tokens are cached until expiry (keyed by the token itself,
+// see Shard); revocation is checked on every use, cached or not.
 #pragma once
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "common/clock.h"
 #include "common/mutex.h"
-#include "crypto/hash.h"
 #include "token/claims.h"
 #include "token/jws.h"
 
@@ -53,7 +53,8 @@ struct VerifiedToken {
   TimePoint valid_until;  // min(exp + skew, the key's end of overlap): the cache keeps it until then
 };
 
-// Thread-safe. Borrows `keys`, `revocations` and `registry`: they must outlive the verifier.
+// Thread-safe. Borrows `keys`, `revocations` and `registry`: they must outlive the verifier. The
+// constructor subscribes to the registry's changes (to keep its view of agent states current).
 class Verifier {
  public:
   Verifier(const KeyRing& keys, const Revocations& revocations, identity::Registry& registry,
@@ -81,13 +82,26 @@ class Verifier {
   const VerifierOptions& options() const { return options_; }
 
  private:
-  struct DigestHash {
-    size_t operator()(const crypto::Sha256Digest& digest) const noexcept;
+  // Verified tokens are kept by their full text; the hash reads only the signature's tail (its
+  // bytes are uniformly random, and only verified tokens get in, so nobody can flood a bucket).
+  // Hashing the whole token with SHA-256 cost more than the 200 ns budget of a cached verify.
+  struct TailHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view token) const noexcept;
   };
   struct Shard {
     mutable Mutex mu;
-    std::unordered_map<crypto::Sha256Digest, std::shared_ptr<const VerifiedToken>, DigestHash> entries
+    std::unordered_map<std::string, std::shared_ptr<const VerifiedToken>, TailHash, std::equal_to<>> entries
         WRIT_GUARDED_BY(mu);
+  };
+  // Agent states seen by this verifier: filled from the registry on a miss, updated by the
+  // registry's change listener (shared with it, so either may outlive the other).
+  struct AgentStates {
+    std::shared_mutex mu;
+    std::unordered_map<std::string, std::pair<int64_t, bool>> active;  // name -> (version, active); guarded by mu
+    // Records what version `version` says, unless a newer version is already known (a registry
+    // read racing with a change listener must not resurrect an older state).
+    void Record(const std::string& name, int64_t version, bool is_active);
   };
   static constexpr size_t kShards = 16;
 
@@ -102,13 +116,15 @@ class Verifier {
   TokenResult<void> CheckActive(const std::string& spiffe_id) const;
   TokenResult<void> CheckUse(const VerifiedToken& verified, const std::string_view* audience, TimePoint now) const;
   TokenResult<void> CheckProof(const VerifiedToken& verified, std::string_view token, const DpopPresentation* dpop) const;
-  void Insert(const crypto::Sha256Digest& digest, std::shared_ptr<const VerifiedToken> verified, TimePoint now) const;
+  void Insert(std::string_view token, std::shared_ptr<const VerifiedToken> verified, TimePoint now) const;
+  Shard& ShardFor(std::string_view token) const;
 
   const KeyRing& keys_;
   const Revocations& revocations_;
   identity::Registry& registry_;
   const VerifierOptions options_;
   mutable std::array<Shard, kShards> shards_;
+  std::shared_ptr<AgentStates> agent_states_;
 };
 
 }  // namespace writ::token

@@ -87,6 +87,20 @@ TEST_F(VerifierTest, ExpiredRevocationsArePruned) {
   EXPECT_EQ(revocations_->revoked_jtis(), 0u);
 }
 
+TEST_F(VerifierTest, AgentStateChangesReachTheVerifierWithoutARevocation) {
+  // A verifier whose revocation list is not subscribed to the registry still refuses tokens of an
+  // agent that stopped being active: its own view of agent states follows the registry.
+  auto unsubscribed = Revocations::Open(store_->tokens(), &clock_).value();
+  Verifier verifier(*keys_, *unsubscribed, *registry_, {.issuer = std::string(kIssuer), .trust_domain = "example.org",
+                                                        .clock = &clock_});
+  EXPECT_TRUE(verifier.Verify(IssueBot().token, "writ").has_value());
+  const IssuedToken second = IssueBot();
+  ASSERT_THAT(registry_->Transition(identity::Kind::kAgent, "bot", identity::State::kSuspended, {"root", "t"}), IsOk());
+  auto refused = verifier.Verify(second.token, "writ");
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().kind, TokenErrorKind::kIdentityInactive);
+}
+
 TEST_F(VerifierTest, SignatureOnlyCheckIgnoresExpiry) {
   const IssuedToken issued = IssueBot();
   clock_.Advance(std::chrono::hours(1));
