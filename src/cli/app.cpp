@@ -7,6 +7,7 @@
 #include "cli/connection.h"
 #include "cli/decision_commands.h"
 #include "cli/identity_commands.h"
+#include "cli/mcp_command.h"
 
 namespace writ::cli {
 namespace {
@@ -53,6 +54,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   AddIdentityCommands(app, global, &action);
   AddStatusCommand(app, global, &action);
   AddDecisionCommands(app, global, &action);
+  AddMcpCommand(app, global, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
