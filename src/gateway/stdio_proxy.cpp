@@ -30,6 +30,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 constexpr size_t kReadChunk = 64 << 10;
 constexpr size_t kMaxJsonDepth = 128;
+constexpr size_t kMaxCancelled = 10'000;
 
 // Writes `line` and a newline, all of it. False when the peer is gone.
 bool WriteLine(int fd, std::string_view line) {
@@ -156,7 +157,9 @@ void Proxy::AddPending(const json::Value& id, Pending pending) {
 
 std::optional<Proxy::Pending> Proxy::TakePending(const json::Value& id) {
   std::lock_guard lock(pending_mu_);
-  auto found = pending_.find(json::Serialize(id));
+  const std::string key = json::Serialize(id);
+  cancelled_.erase(key);  // answered: a late cancellation no longer matters
+  auto found = pending_.find(key);
   if (found == pending_.end()) return std::nullopt;
   Pending pending = std::move(found->second);
   pending_.erase(found);
@@ -165,7 +168,8 @@ std::optional<Proxy::Pending> Proxy::TakePending(const json::Value& id) {
 
 bool Proxy::IsCancelled(const json::Value& id) {
   std::lock_guard lock(pending_mu_);
-  return cancelled_.count(json::Serialize(id)) > 0;
+  // Consumed on sight: the waiter that asks gives up, so the entry is not needed again.
+  return cancelled_.erase(json::Serialize(id)) > 0;
 }
 
 int Proxy::Run(int client_in) {
@@ -303,6 +307,8 @@ void Proxy::HandleClientLine(std::string_view line) {
     const json::Value* params = message.Find("params");
     if (const json::Value* request_id = params != nullptr ? params->Find("requestId") : nullptr) {
       std::lock_guard lock(pending_mu_);
+      // Only calls held for approval look at this set; cap it against a client that floods cancellations.
+      if (cancelled_.size() >= kMaxCancelled) cancelled_.clear();
       cancelled_.insert(json::Serialize(*request_id));
     }
   }
