@@ -9,6 +9,7 @@
 #include "cli/connection.h"
 #include "cli/decision_commands.h"
 #include "cli/identity_commands.h"
+#include "cli/mcp_command.h"
 #include "cli/run_command.h"
 #include "cli/token_commands.h"
 
@@ -61,6 +62,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   AddStatusCommand(app, global, &action);
   AddCedarCommands(app, global, &action);
   AddDecisionCommands(app, global, &action);
+  AddMcpCommand(app, global, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

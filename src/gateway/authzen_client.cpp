@@ -1,0 +1,193 @@
+#include "gateway/authzen_client.h"
+
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "common/log.h"
+
+namespace writ::gateway {
+namespace {
+
+constexpr std::string_view kAgentType = "Writ::Agent";
+constexpr std::string_view kToolType = "Writ::Tool";
+constexpr std::string_view kToolServerType = "Writ::ToolServer";
+constexpr std::string_view kCallAction = R"(Writ::Action::"mcp:call")";
+// writd answers a wait after at most this long; longer waits are several requests.
+constexpr std::chrono::milliseconds kMaxWaitPerRequest{std::chrono::minutes(5)};
+constexpr std::chrono::milliseconds kWaitSlack{5'000};
+
+json::Value Subject(std::string_view agent) {
+  json::Value subject;
+  subject.Set("type", kAgentType);
+  subject.Set("id", agent);
+  return subject;
+}
+
+json::Value Resource(std::string_view server, std::string_view tool) {
+  json::Value parent;
+  parent.Set("type", kToolServerType);
+  parent.Set("id", server);
+  json::Value entity_ref;
+  entity_ref.Set("__entity", std::move(parent));
+  json::Value properties;
+  properties.Set("server", std::move(entity_ref));
+  properties.Set("name", tool);
+  json::Value resource;
+  resource.Set("type", kToolType);
+  resource.Set("id", fmt::format("{}/{}", server, tool));
+  resource.Set("properties", std::move(properties));
+  return resource;
+}
+
+json::Value Action() {
+  json::Value action;
+  action.Set("name", kCallAction);
+  return action;
+}
+
+std::vector<std::string> Strings(const json::Value* array) {
+  std::vector<std::string> out;
+  if (array == nullptr || !array->is_array()) return out;
+  for (const json::Value& item : array->as_array()) {
+    if (item.is_string()) out.push_back(item.as_string());
+  }
+  return out;
+}
+
+// A Decision from an AuthZEN decision object {"decision":bool,"context":{...}}.
+Decision ToDecision(const json::Value& answer) {
+  Decision decision;
+  const json::Value* allowed = answer.Find("decision");
+  const json::Value* context = answer.Find("context");
+  if (context != nullptr && context->is_object()) {
+    decision.policies = Strings(context->Find("policies"));
+    if (const json::Value* reason = context->Find("reason"); reason != nullptr && reason->is_string()) {
+      decision.reason = reason->as_string();
+    }
+  }
+  if (allowed != nullptr && allowed->is_bool() && allowed->as_bool()) {
+    decision.verdict = Verdict::kAllow;
+    return decision;
+  }
+  if (context != nullptr) {
+    const json::Value* required = context->Find("approval_required");
+    const json::Value* approval = context->Find("approval");
+    const json::Value* id = approval != nullptr ? approval->Find("id") : nullptr;
+    if (required != nullptr && required->is_bool() && required->as_bool() && id != nullptr && id->is_string()) {
+      decision.verdict = Verdict::kApprovalRequired;
+      decision.approval_id = id->as_string();
+      if (decision.reason.empty()) decision.reason = "approval required";
+      return decision;
+    }
+  }
+  decision.verdict = Verdict::kDeny;
+  if (decision.reason.empty()) decision.reason = "denied by policy";
+  return decision;
+}
+
+Error ReplyError(const HttpReply& reply, std::string_view what) {
+  std::string message;
+  if (const json::Value* error = reply.body.Find("error"); error != nullptr) {
+    if (const json::Value* text = error->Find("message"); text != nullptr && text->is_string()) {
+      message = text->as_string();
+    }
+  }
+  if (message.empty()) message = fmt::format("HTTP status {}", reply.status);
+  const Code code = reply.status == 404 ? Code::kNotFound : Code::kUnavailable;
+  return Error{code, fmt::format("writd refused {}: {}", what, message)};
+}
+
+class AuthzenClient final : public DecisionClient {
+ public:
+  AuthzenClient(HttpTransport transport, AuthzenClientOptions options)
+      : transport_(std::move(transport)), options_(options) {}
+
+  Result<Decision> Decide(const ToolCall& call) override {
+    WRIT_ASSIGN_OR_RETURN(const HttpReply reply, transport_("POST", "/access/v1/evaluation", EvaluationRequest(call),
+                                                            options_.decision_timeout, call.correlation_id));
+    if (reply.status != 200 || !reply.body.is_object()) return Fail(ReplyError(reply, "the decision"));
+    return ToDecision(reply.body);
+  }
+
+  Result<std::vector<Decision>> DecideList(std::string_view agent, std::string_view server,
+                                           const std::vector<std::string>& tools) override {
+    std::vector<Decision> decisions;
+    decisions.reserve(tools.size());
+    for (size_t begin = 0; begin < tools.size(); begin += options_.max_list_batch) {
+      const size_t end = std::min(tools.size(), begin + options_.max_list_batch);
+      json::Value body;
+      body.Set("subject", Subject(agent));
+      body.Set("action", Action());
+      json::Value context;
+      context.Set("tools_list", true);
+      body.Set("context", std::move(context));
+      json::Value items = json::Array{};
+      for (size_t index = begin; index < end; ++index) {
+        json::Value item;
+        item.Set("resource", Resource(server, tools[index]));
+        items.Append(std::move(item));
+      }
+      body.Set("evaluations", std::move(items));
+      WRIT_ASSIGN_OR_RETURN(const HttpReply reply,
+                            transport_("POST", "/access/v1/evaluations", body, options_.decision_timeout, ""));
+      const json::Value* answers = reply.body.Find("evaluations");
+      if (reply.status != 200 || answers == nullptr || !answers->is_array() ||
+          answers->as_array().size() != end - begin) {
+        return Fail(ReplyError(reply, "the tools/list decisions"));
+      }
+      for (const json::Value& answer : answers->as_array()) decisions.push_back(ToDecision(answer));
+    }
+    return decisions;
+  }
+
+  Result<ApprovalState> WaitForApproval(std::string_view approval_id, std::chrono::milliseconds timeout) override {
+    const auto slice = std::min(timeout, kMaxWaitPerRequest);
+    json::Value body;
+    body.Set("timeout", fmt::format("{}ms", std::max<int64_t>(slice.count(), 1)));
+    const std::string path = fmt::format("/v1/approvals/{}/wait", approval_id);
+    WRIT_ASSIGN_OR_RETURN(const HttpReply reply, transport_("POST", path, body, slice + kWaitSlack, ""));
+    if (reply.status != 200) return Fail(ReplyError(reply, fmt::format("the wait on approval `{}`", approval_id)));
+    const json::Value* state = reply.body.Find("state");
+    const std::string name = state != nullptr && state->is_string() ? state->as_string() : "";
+    if (name == "granted" || name == "used") return ApprovalState::kGranted;
+    if (name == "denied") return ApprovalState::kDenied;
+    if (name == "expired") return ApprovalState::kExpired;
+    return ApprovalState::kPending;
+  }
+
+  void RecordOutcome(const ToolCall& call, const CallOutcome& outcome) override {
+    // writd has no outcome endpoint yet: the outcome goes to the proxy's structured log.
+    log::Info("mcp call outcome", {{"correlation_id", call.correlation_id},
+                                   {"agent", call.agent},
+                                   {"tool", fmt::format("{}/{}", call.server, call.tool)},
+                                   {"status", outcome.status},
+                                   {"is_error", outcome.is_error},
+                                   {"duration_us", static_cast<int64_t>(outcome.duration.count())}});
+  }
+
+ private:
+  HttpTransport transport_;
+  AuthzenClientOptions options_;
+};
+
+}  // namespace
+
+json::Value EvaluationRequest(const ToolCall& call) {
+  json::Value body;
+  body.Set("subject", Subject(call.agent));
+  body.Set("action", Action());
+  body.Set("resource", Resource(call.server, call.tool));
+  json::Value context;
+  context.Set("args", call.arguments.is_null() ? json::Value(json::Object{}) : call.arguments);
+  context.Set("correlation_id", call.correlation_id);
+  body.Set("context", std::move(context));
+  return body;
+}
+
+std::unique_ptr<DecisionClient> NewAuthzenClient(HttpTransport transport, AuthzenClientOptions options) {
+  return std::make_unique<AuthzenClient>(std::move(transport), options);
+}
+
+}  // namespace writ::gateway

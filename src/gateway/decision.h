@@ -1,0 +1,70 @@
+// The gateway's view of the decision service: what the MCP proxy asks before a tool runs, and what
+// it reports once the tool has answered. The real implementation speaks AuthZEN to writd
+// (gateway/authzen_client.h); tests use a fake of this interface.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/json.h"
+#include "common/result.h"
+
+namespace writ::gateway {
+
+enum class Verdict : uint8_t { kAllow, kDeny, kApprovalRequired };
+
+// "allow", "deny" or "approval_required".
+std::string_view VerdictName(Verdict verdict);
+
+// One MCP tools/call as the decision service sees it: principal Writ::Agent::"<agent>", action
+// Writ::Action::"mcp:call", resource Writ::Tool::"<server>/<tool>" (server Writ::ToolServer::"<server>").
+struct ToolCall {
+  std::string agent;
+  std::string server;
+  std::string tool;
+  json::Value arguments;       // the call's arguments (an object), already bounded by the proxy
+  std::string correlation_id;  // UUIDv7; the same for the decision, the wait and the outcome
+};
+
+struct Decision {
+  Verdict verdict = Verdict::kDeny;  // fail closed
+  std::string reason;                // a human sentence; may be empty for an allow
+  std::vector<std::string> policies;  // the determining policy ids
+  std::string approval_id;           // set when verdict is kApprovalRequired
+};
+
+// What happened to an approval request while waiting on it.
+enum class ApprovalState : uint8_t { kPending, kGranted, kDenied, kExpired };
+
+// What the server answered to an allowed call, for the audit record.
+struct CallOutcome {
+  std::string status;  // "ok" (a result), "error" (a JSON-RPC error) or "failed" (no answer)
+  bool is_error = false;  // the result's isError
+  std::chrono::microseconds duration{0};  // from forwarding the call to the server's answer
+};
+
+// Thread-safe: the proxy calls it from several threads.
+class DecisionClient {
+ public:
+  virtual ~DecisionClient() = default;
+
+  // The decision for `call`. A deny is a Decision, not an error.
+  // Errors: kUnavailable when writd cannot be reached or fails; the caller must not forward.
+  virtual Result<Decision> Decide(const ToolCall& call) = 0;
+
+  // Decisions for listing `tools` of `server` to `agent` (no arguments; context {"tools_list":true}),
+  // in the order of `tools`. Errors: as Decide.
+  virtual Result<std::vector<Decision>> DecideList(std::string_view agent, std::string_view server,
+                                                   const std::vector<std::string>& tools) = 0;
+
+  // Waits at most `timeout` for approval request `approval_id` to be decided and returns its state
+  // (kPending when the time ran out). Errors: kUnavailable, kNotFound.
+  virtual Result<ApprovalState> WaitForApproval(std::string_view approval_id, std::chrono::milliseconds timeout) = 0;
+
+  // Records the outcome of an allowed call under its correlation id. Best effort: failures are logged.
+  virtual void RecordOutcome(const ToolCall& call, const CallOutcome& outcome) = 0;
+};
+
+}  // namespace writ::gateway

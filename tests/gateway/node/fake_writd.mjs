@@ -1,0 +1,98 @@
+// A stand-in for writd's decision API on a Unix socket, for the proxy tests until the decision
+// service (branch authz) is merged: POST /access/v1/evaluation(s) and /v1/approvals/{id}/wait,
+// with the same request and answer shapes (docs/authzen.md on branch authz). Rules map
+// "<server>/<tool>" to "allow", "deny" or "approval"; anything else is denied.
+import http from 'node:http';
+import crypto from 'node:crypto';
+
+export class FakeWritd {
+  constructor(socketPath, rules = {}) {
+    this.socketPath = socketPath;
+    this.rules = rules;
+    this.evaluations = [];  // every single evaluation request body, in order
+    this.approvals = new Map();  // id -> {id, state, key, waiters:[]}
+    this.server = http.createServer((req, res) => this.handle(req, res));
+  }
+
+  listen() { return new Promise((resolve) => this.server.listen(this.socketPath, resolve)); }
+  close() {
+    for (const approval of this.approvals.values()) approval.waiters.forEach((w) => w());
+    this.server.closeAllConnections?.();
+    return new Promise((resolve) => this.server.close(resolve));
+  }
+
+  pending() { return [...this.approvals.values()].filter((a) => a.state === 'pending'); }
+  decide(id, state) {
+    const approval = this.approvals.get(id);
+    approval.state = state;
+    approval.waiters.splice(0).forEach((wake) => wake());
+  }
+
+  verdict(body) {
+    return this.rules[body.resource?.id] ?? 'deny';
+  }
+
+  evaluate(body) {
+    const verdict = this.verdict(body);
+    if (verdict === 'allow') return { decision: true, context: { policies: ['allow-rule'] } };
+    if (verdict === 'approval') {
+      const key = crypto.createHash('sha256')
+        .update(JSON.stringify([body.subject, body.resource?.id, body.context])).digest('hex');
+      for (const approval of this.approvals.values()) {
+        if (approval.key !== key) continue;
+        if (approval.state === 'granted') {
+          approval.state = 'used';
+          return { decision: true, context: { policies: ['approval-rule'], approval: 'granted' } };
+        }
+        if (approval.state === 'pending') return this.ticket(approval);
+      }
+      const approval = { id: crypto.randomUUID(), state: 'pending', key, body, waiters: [] };
+      this.approvals.set(approval.id, approval);
+      return this.ticket(approval);
+    }
+    return { decision: false, context: { policies: ['deny-rule'], reason: `forbidden by deny-rule` } };
+  }
+
+  ticket(approval) {
+    return { decision: false, context: { policies: ['approval-rule'], approval_required: true,
+      approval: { id: approval.id, state: 'pending' } } };
+  }
+
+  async handle(req, res) {
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    const body = raw ? JSON.parse(raw) : {};
+    const send = (status, value) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    if (req.url === '/access/v1/evaluation') {
+      this.evaluations.push(body);
+      return send(200, this.evaluate(body));
+    }
+    if (req.url === '/access/v1/evaluations') {
+      const answers = body.evaluations.map((item) => {
+        const merged = { ...body, ...item };
+        delete merged.evaluations;
+        const verdict = this.verdict(merged);
+        return verdict === 'deny' ? { decision: false } : verdict === 'allow' ? { decision: true }
+          : { decision: false, context: { approval_required: true, approval: { id: 'list', state: 'pending' } } };
+      });
+      return send(200, { evaluations: answers });
+    }
+    const wait = req.url.match(/^\/v1\/approvals\/([^/]+)\/wait$/);
+    if (wait) {
+      const approval = this.approvals.get(wait[1]);
+      if (!approval) return send(404, { error: { code: 'not_found', message: 'no such approval' } });
+      if (approval.state === 'pending') {
+        const ms = parseInt(body.timeout, 10) || 30000;
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          approval.waiters.push(() => { clearTimeout(timer); resolve(); });
+        });
+      }
+      return send(200, { id: approval.id, state: approval.state });
+    }
+    return send(404, { error: { code: 'not_found', message: `no route ${req.url}` } });
+  }
+}
