@@ -25,8 +25,8 @@ Status AdminGuard::Authorize(const AdminCaller& caller, std::string_view action,
   if (caller.is_administrator) principal.parents.push_back({"Writ::Group", "administrators"});
   cedar::Entities entities = snapshot_->entities;
   entities.Add(std::move(principal));
-  // Fail closed: an entity graph that cannot be finalised denies.
-  WRIT_RETURN_IF_ERROR(entities.Finalize());
+  // Fail closed: an unusable entity store denies the administrative action.
+  if (!entities.Finalize()) return Fail(Code::kPermissionDenied, "the admin entities cannot be loaded");
 
   cedar::RecordFields fields;
   if (context.is_object()) {

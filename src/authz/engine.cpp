@@ -258,9 +258,7 @@ DecisionResult Engine::DecideUnchecked(const DecisionRequest& request, const Sna
       }
       merged.Add(std::move(entity), /*replace=*/true);
     }
-    if (auto finalized = merged.Finalize(); !finalized) {
-      return DenyWith(fmt::format("bad entities: {}", finalized.error().message), version);
-    }
+    if (!merged.Finalize()) return DenyWith("the request's entities form too large a hierarchy", version);
     entities = &merged;
   }
 
