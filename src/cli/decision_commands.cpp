@@ -15,28 +15,6 @@ namespace {
 
 constexpr size_t kMaxPolicyFileBytes = 4 << 20;
 
-Action MakeCall(const GlobalOptions& global, std::function<Result<json::Value>(Connection&)> call,
-                std::function<void(std::ostream&, const json::Value&)> print) {
-  return [&global, call = std::move(call), print = std::move(print)](std::ostream& out, std::ostream& err) {
-    auto format = ParseFormat(global.output);
-    if (!format) {
-      err << "writ: " << format.error().message << '\n';
-      return 2;
-    }
-    Connection connection(ResolveSocketPath(global.socket));
-    auto result = call(connection);
-    if (!result) {
-      err << "writ: " << result.error().message << '\n';
-      return 1;
-    }
-    if (*format == Format::kJson) {
-      PrintJson(out, *result);
-    } else {
-      print(out, *result);
-    }
-    return 0;
-  };
-}
 
 bool IsPolicySetFile(const std::string& name) {
   auto ends = [&](std::string_view suffix) {
@@ -126,7 +104,7 @@ void AddPolicy(CLI::App& app, const GlobalOptions& global, Action* action) {
   apply->add_option("--reason", state->reason, "why (recorded with the version)");
   apply->add_flag("--activate", state->activate, "activate the new version at once");
   apply->callback([state, action, &global]() {
-    *action = MakeCall(global, [state](Connection& connection) -> Result<json::Value> {
+    *action = MakeDaemonAction(global, [state](Connection& connection) -> Result<json::Value> {
       WRIT_ASSIGN_OR_RETURN(json::Value files, ReadPolicyDir(state->dir));
       json::Value body = json::Object{{"files", std::move(files)}, {"activate", state->activate}};
       if (!state->reason.empty()) body.Set("reason", state->reason);
@@ -136,13 +114,13 @@ void AddPolicy(CLI::App& app, const GlobalOptions& global, Action* action) {
 
   auto* list = policy->add_subcommand("list", "every stored version (* = active)");
   list->callback([action, &global]() {
-    *action = MakeCall(global, [](Connection& connection) { return connection.Call("GET", "/v1/policies"); }, PrintVersions);
+    *action = MakeDaemonAction(global, [](Connection& connection) { return connection.Call("GET", "/v1/policies"); }, PrintVersions);
   });
 
   auto* show = policy->add_subcommand("show", "one version with its files");
   show->add_option("version", state->version, "version number")->required();
   show->callback([state, action, &global]() {
-    *action = MakeCall(global, [state](Connection& connection) {
+    *action = MakeDaemonAction(global, [state](Connection& connection) {
       return connection.Call("GET", "/v1/policies/" + UrlEncode(state->version));
     }, [](std::ostream& out, const json::Value& body) {
       PrintVersion(out, body);
@@ -156,7 +134,7 @@ void AddPolicy(CLI::App& app, const GlobalOptions& global, Action* action) {
   diff->add_option("from", state->from, "older version")->required();
   diff->add_option("to", state->to, "newer version")->required();
   diff->callback([state, action, &global]() {
-    *action = MakeCall(global, [state](Connection& connection) {
+    *action = MakeDaemonAction(global, [state](Connection& connection) {
       return connection.Call("GET", "/v1/policies/diff?from=" + UrlEncode(state->from) + "&to=" + UrlEncode(state->to));
     }, [](std::ostream& out, const json::Value& body) {
       const json::Value* text = body.Find("diff");
@@ -168,7 +146,7 @@ void AddPolicy(CLI::App& app, const GlobalOptions& global, Action* action) {
   activate->add_option("version", state->version, "version number")->required();
   activate->add_option("--reason", state->reason, "why (recorded)");
   activate->callback([state, action, &global]() {
-    *action = MakeCall(global, [state](Connection& connection) {
+    *action = MakeDaemonAction(global, [state](Connection& connection) {
       json::Value body = json::Object{{"reason", state->reason}};
       return connection.Call("POST", "/v1/policies/" + UrlEncode(state->version) + "/activate", &body);
     }, PrintVersion);
@@ -177,7 +155,7 @@ void AddPolicy(CLI::App& app, const GlobalOptions& global, Action* action) {
   auto* rollback = policy->add_subcommand("rollback", "re-activate the version active before the current one");
   rollback->add_option("--reason", state->reason, "why (recorded)");
   rollback->callback([state, action, &global]() {
-    *action = MakeCall(global, [state](Connection& connection) {
+    *action = MakeDaemonAction(global, [state](Connection& connection) {
       json::Value body = json::Object{{"reason", state->reason}};
       return connection.Call("POST", "/v1/policies/rollback", &body);
     }, PrintVersion);
@@ -192,7 +170,7 @@ void AddApprovals(CLI::App& app, const GlobalOptions& global, Action* action) {
   auto* list = approvals->add_subcommand("list", "approval requests, newest first");
   list->add_option("--state", state->state, "pending, granted, denied, expired or used");
   list->callback([state, action, &global]() {
-    *action = MakeCall(global, [state](Connection& connection) {
+    *action = MakeDaemonAction(global, [state](Connection& connection) {
       std::string path = "/v1/approvals";
       if (!state->state.empty()) path += "?state=" + UrlEncode(state->state);
       return connection.Call("GET", path);
@@ -204,7 +182,7 @@ void AddApprovals(CLI::App& app, const GlobalOptions& global, Action* action) {
   grant->add_option("--for", state->ttl, "allow matching requests for this long, e.g. 15m");
   grant->add_option("--reason", state->reason, "why (recorded)");
   grant->callback([state, action, &global]() {
-    *action = MakeCall(global, [state](Connection& connection) {
+    *action = MakeDaemonAction(global, [state](Connection& connection) {
       json::Value body = json::Object{{"reason", state->reason}};
       if (!state->ttl.empty()) body.Set("for", state->ttl);
       return connection.Call("POST", "/v1/approvals/" + UrlEncode(state->id) + "/grant", &body);
@@ -215,7 +193,7 @@ void AddApprovals(CLI::App& app, const GlobalOptions& global, Action* action) {
   deny->add_option("id", state->id, "approval request id")->required();
   deny->add_option("--reason", state->reason, "why (recorded)");
   deny->callback([state, action, &global]() {
-    *action = MakeCall(global, [state](Connection& connection) {
+    *action = MakeDaemonAction(global, [state](Connection& connection) {
       json::Value body = json::Object{{"reason", state->reason}};
       return connection.Call("POST", "/v1/approvals/" + UrlEncode(state->id) + "/deny", &body);
     }, PrintApproval);

@@ -101,30 +101,6 @@ void PrintHistory(std::ostream& out, const json::Array& items) {
   PrintTable(out, {"VERSION", "TIME", "CHANGE", "STATE", "AUTHOR", "REASON"}, rows);
 }
 
-// Runs `call` against writd and prints its result with `print` (table) or as JSON.
-Action MakeAction(const GlobalOptions& global, std::function<Result<json::Value>(Connection&)> call,
-                  std::function<void(std::ostream&, const json::Value&)> print) {
-  return [&global, call = std::move(call), print = std::move(print)](std::ostream& out, std::ostream& err) {
-    auto format = ParseFormat(global.output);
-    if (!format) {
-      err << "writ: " << format.error().message << '\n';
-      return 2;
-    }
-    Connection connection(ResolveSocketPath(global.socket));
-    auto result = call(connection);
-    if (!result) {
-      err << "writ: " << result.error().message << '\n';
-      return 1;
-    }
-    if (*format == Format::kJson) {
-      PrintJson(out, *result);
-    } else {
-      print(out, *result);
-    }
-    return 0;
-  };
-}
-
 std::string IdentityPath(const std::string& kind, const std::string& name) {
   return fmt::format("/v1/identities/{}/{}", UrlEncode(kind), UrlEncode(name));
 }
@@ -156,7 +132,7 @@ void AddIdentityCommands(CLI::App& app, const GlobalOptions& global, Action* act
   AddFieldFlags(*create, state->fields);
   create->add_option("--uid", state->human_uid, "(human) the local Unix uid this human acts as");
   create->callback([=, &global] {
-    *action = MakeAction(
+    *action = MakeDaemonAction(
         global,
         [state](Connection& connection) -> Result<json::Value> {
           WRIT_ASSIGN_OR_RETURN(json::Value body, FieldsToJson(state->fields, state->human_uid));
@@ -172,7 +148,7 @@ void AddIdentityCommands(CLI::App& app, const GlobalOptions& global, Action* act
   add_name(get);
   add_kind(get);
   get->callback([=, &global] {
-    *action = MakeAction(
+    *action = MakeDaemonAction(
         global, [state](Connection& connection) { return connection.Call("GET", IdentityPath(state->kind, state->name)); },
         PrintIdentity);
   });
@@ -185,7 +161,7 @@ void AddIdentityCommands(CLI::App& app, const GlobalOptions& global, Action* act
   list->add_option("--after", state->after, "start after this name (paging)");
   list->add_option("--limit", state->limit, "at most this many (1..1000)");
   list->callback([=, &global] {
-    *action = MakeAction(
+    *action = MakeDaemonAction(
         global,
         [state](Connection& connection) -> Result<json::Value> {
           std::string path = "/v1/identities?kind=" + UrlEncode(state->kind) + "&limit=" + std::to_string(state->limit);
@@ -210,7 +186,7 @@ void AddIdentityCommands(CLI::App& app, const GlobalOptions& global, Action* act
   update->add_option("--uid", state->human_uid, "(human) the local Unix uid this human acts as");
   update->add_option("--expected-version", state->expected_version, "fail unless this is the current version");
   update->callback([=, &global] {
-    *action = MakeAction(
+    *action = MakeDaemonAction(
         global,
         [state](Connection& connection) -> Result<json::Value> {
           WRIT_ASSIGN_OR_RETURN(json::Value body, FieldsToJson(state->fields, state->human_uid));
@@ -233,7 +209,7 @@ void AddIdentityCommands(CLI::App& app, const GlobalOptions& global, Action* act
     add_reason(command);
     const std::string path_verb = verb;
     command->callback([=, &global] {
-      *action = MakeAction(
+      *action = MakeDaemonAction(
           global,
           [state, path_verb](Connection& connection) -> Result<json::Value> {
             json::Value body = json::Object{};
@@ -248,7 +224,7 @@ void AddIdentityCommands(CLI::App& app, const GlobalOptions& global, Action* act
   add_name(history);
   add_kind(history);
   history->callback([=, &global] {
-    *action = MakeAction(
+    *action = MakeDaemonAction(
         global,
         [state](Connection& connection) {
           return connection.Call("GET", IdentityPath(state->kind, state->name) + "/history");

@@ -4,21 +4,13 @@
 #include <memory>
 #include <string>
 
-#include "cli/output.h"
+#include "cli/command.h"
 
 namespace CLI {
 class App;
 }
 
 namespace writ::cli {
-
-struct GlobalOptions {
-  std::string socket;           // --socket
-  std::string output = "table"; // -o
-};
-
-// What a parsed subcommand does once parsing succeeded; returns the exit code.
-using Action = std::function<int(std::ostream& out, std::ostream& err)>;
 
 // Adds `identity` and its subcommands to `app`. When one of them is parsed, `*action` is set.
 void AddIdentityCommands(CLI::App& app, const GlobalOptions& global, Action* action);
