@@ -139,8 +139,13 @@ writ::Status AddDecisionService(writ::server::Daemon& daemon, Services& services
   writ::server::AddAuthzRoutes(daemon.router(), *services.engine, services.approvals.get(), *services.registry,
                                services.admin, *services.admin_guard, services.pdp);
   writ::server::AddApprovalsRoutes(daemon.router(), *services.approvals, *services.registry, services.admin);
-  writ::server::AddAuditRoutes(daemon.router(), *services.ledger, *services.ledger_signer, *services.registry,
-                               services.admin);
+  writ::server::AddAuditRoutes(
+      daemon.router(), *services.ledger, *services.ledger_signer, *services.registry, services.admin,
+      [&services](std::string_view bearer) -> writ::Result<std::string> {
+        auto verified = services.tokens->verifier().VerifyAnyAudience(bearer);
+        if (!verified) return writ::Fail(writ::Code::kUnauthenticated, "the bearer token is not a valid writ token");
+        return (*verified)->claims.sub;
+      });
   return writ::Ok();
 }
 

@@ -13,6 +13,8 @@ namespace writ::server {
 namespace {
 
 constexpr int64_t kDefaultEventPage = 100;
+constexpr size_t kMaxReasoningBytes = 64 << 10;
+constexpr size_t kMaxIdLength = 128;
 
 std::string HashText(const ledger::Hash& hash) {
   return Base64Encode(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
@@ -87,8 +89,45 @@ json::Value EventJson(const ledger::StoredEvent& stored) {
 class AuditApi {
  public:
   AuditApi(ledger::Ledger& ledger, const ledger::NoteSigner& signer, identity::Registry& registry,
-           const AdminAccess& access)
-      : ledger_(ledger), signer_(signer), registry_(registry), access_(access) {}
+           const AdminAccess& access, AgentAuthenticator authenticate)
+      : ledger_(ledger), signer_(signer), registry_(registry), access_(access), authenticate_(std::move(authenticate)) {}
+
+  // The trace is hashed into the ledger like any event, so it is as tamper-evident as the
+  // decisions that share its correlation id (`writ audit query --correlation-id`).
+  Result<Response> AddTrace(const Request& request) {
+    const auto authorization = request.headers.Get("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (!authorization || authorization->substr(0, kBearer.size()) != kBearer) {
+      return Fail(Code::kUnauthenticated, "a reasoning trace needs `Authorization: Bearer <writ token>`");
+    }
+    WRIT_ASSIGN_OR_RETURN(const std::string agent, authenticate_(authorization->substr(kBearer.size())));
+    WRIT_ASSIGN_OR_RETURN(const json::Value body, ParseJsonBody(request));
+    json::ObjectReader reader(body, "trace");
+    WRIT_RETURN_IF_ERROR(reader.CheckIsObject());
+    WRIT_ASSIGN_OR_RETURN(const std::string correlation_id, reader.RequiredString("correlation_id"));
+    WRIT_ASSIGN_OR_RETURN(const std::string reasoning, reader.RequiredString("reasoning"));
+    WRIT_ASSIGN_OR_RETURN(const auto trace_id, reader.OptionalString("trace_id"));
+    WRIT_RETURN_IF_ERROR(reader.RejectUnknown());
+    if (correlation_id.empty() || correlation_id.size() > kMaxIdLength || (trace_id && trace_id->size() > kMaxIdLength)) {
+      return Fail(Code::kInvalidArgument, fmt::format("correlation_id and trace_id must have 1 to {} characters", kMaxIdLength));
+    }
+    if (reasoning.size() > kMaxReasoningBytes) {
+      return Fail(Code::kResourceExhausted, fmt::format("reasoning is longer than {} bytes", kMaxReasoningBytes));
+    }
+    ledger::Event event;
+    event.kind = ledger::EventKind::kReasoningTrace;
+    event.actor = agent;
+    event.subject = agent;
+    event.correlation_id = correlation_id;
+    event.trace_id = trace_id.value_or("");
+    event.details = json::Object{{"reasoning", reasoning}};
+    WRIT_ASSIGN_OR_RETURN(const ledger::Receipt receipt, ledger_.Append(std::move(event)));
+    json::Value answer;
+    answer.Set("id", receipt.id);
+    answer.Set("index", static_cast<int64_t>(receipt.index));
+    answer.Set("correlation_id", correlation_id);
+    return JsonResponse(201, answer);
+  }
 
   Result<Response> Checkpoint(const Request&) {
     WRIT_ASSIGN_OR_RETURN(const auto latest, ledger_.LatestCheckpoint());
@@ -184,13 +223,15 @@ class AuditApi {
   const ledger::NoteSigner& signer_;
   identity::Registry& registry_;
   const AdminAccess& access_;
+  AgentAuthenticator authenticate_;
 };
 
 }  // namespace
 
 void AddAuditRoutes(Router& router, ledger::Ledger& ledger, const ledger::NoteSigner& signer,
-                    identity::Registry& registry, const AdminAccess& access) {
-  auto api = std::make_shared<AuditApi>(ledger, signer, registry, access);
+                    identity::Registry& registry, const AdminAccess& access, AgentAuthenticator authenticate) {
+  auto api = std::make_shared<AuditApi>(ledger, signer, registry, access, std::move(authenticate));
+  router.Post("/v1/traces", [api](const Request& request) { return api->AddTrace(request); });
   router.Get("/v1/audit/checkpoint", [api](const Request& request) { return api->Checkpoint(request); });
   router.Get("/v1/audit/key", [api](const Request& request) { return api->Key(request); });
   router.Get("/v1/audit/proof/inclusion", [api](const Request& request) { return api->Inclusion(request); });

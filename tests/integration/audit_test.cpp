@@ -1,5 +1,8 @@
 // End to end: identity changes reach the audit ledger; `writ audit` reads it, proves an event and
 // verifies the whole ledger offline; a row edited in the database file is caught.
+#include <algorithm>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "integration/writd_fixture.h"
@@ -51,6 +54,47 @@ TEST_F(AuditTest, IdentityChangesAreRecordedProvableAndVerifiable) {
   auto verified = Writ("audit verify");
   EXPECT_EQ(verified.exit_code, 0) << verified.output;
   EXPECT_THAT(verified.output, HasSubstr("ledger verifies: 3 events"));
+}
+
+TEST_F(AuditTest, AgentsAttachReasoningTracesWithTheirToken) {
+  ASSERT_EQ(Writ("identity create alice --kind human").exit_code, 0);
+  ASSERT_EQ(Writ("identity create bot --owner alice").exit_code, 0);
+  auto issued = Writ("token issue --agent bot");
+  ASSERT_EQ(issued.exit_code, 0) << issued.output;
+  std::string token;
+  std::istringstream lines(issued.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (std::count(line.begin(), line.end(), '.') == 2 && line.find(' ') == std::string::npos) token = line;
+  }
+  ASSERT_FALSE(token.empty()) << issued.output;
+  auto post = [&](const std::string& authorization, const std::string& body) {
+    return RunShell("curl -s -w ' %{http_code}' --unix-socket " + writd_->socket() +
+                        " -H 'Content-Type: application/json' " + authorization + " --data '" + body +
+                        "' http://writd/v1/traces",
+                    writd_->socket());
+  };
+  auto added = post("-H 'Authorization: Bearer " + token + "'",
+                    R"({"correlation_id":"corr-1","reasoning":"the issue looks like a duplicate"})");
+  EXPECT_THAT(added.output, HasSubstr(" 201")) << added.output;
+  EXPECT_THAT(post("", R"({"correlation_id":"corr-1","reasoning":"x"})").output, HasSubstr(" 401"));
+  EXPECT_THAT(post("-H 'Authorization: Bearer " + token + "x'", R"({"correlation_id":"c","reasoning":"x"})").output,
+              HasSubstr(" 401"));
+  EXPECT_THAT(post("-H 'Authorization: Bearer " + token + "'", R"({"correlation_id":"c"})").output, HasSubstr(" 400"));
+  EXPECT_THAT(post("-H 'Authorization: Bearer " + token + "'",
+                   R"({"correlation_id":"c","reasoning":")" + std::string(70'000, 'a') + R"("})")
+                  .output,
+              HasSubstr(" 413"));
+
+  auto events = Writ("-o json audit query --correlation-id corr-1");
+  ASSERT_EQ(events.exit_code, 0) << events.output;
+  const json::Value parsed = json::Parse(events.output).value();
+  const json::Array& items = parsed.Find("items")->as_array();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].Find("kind")->as_string(), "reasoning_trace");
+  EXPECT_EQ(items[0].Find("subject")->as_string(), "spiffe://writ.local/agent/bot");
+  // The token itself never reaches the ledger.
+  auto all = Writ("-o json audit query --limit 1000");
+  EXPECT_EQ(all.output.find(token), std::string::npos);
 }
 
 TEST_F(AuditTest, AnEditedEventIsCaughtByOfflineVerification) {

@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "testing/matchers.h"
@@ -20,7 +22,7 @@ PeerCredentials Self() {
 TEST(AttestationTest, InspectsTheCallingProcess) {
   auto facts = InspectProcess(Self(), BootTimeNow());
   ASSERT_THAT(facts, IsOk());
-  EXPECT_EQ(facts->exe_path, std::string(realpath("/proc/self/exe", nullptr)));
+  EXPECT_EQ(facts->exe_path, std::filesystem::canonical("/proc/self/exe").string());
   EXPECT_EQ(facts->exe_sha256, HashFile("/proc/self/exe", true).value());
   EXPECT_EQ(facts->exe_sha256.size(), 64u);
 }
