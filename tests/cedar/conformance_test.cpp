@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cedar_corpus.h"
+
 #include "cedar/authorizer.h"
 #include "cedar/entities.h"
 #include "cedar/policy.h"
@@ -23,15 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSharedCedar = fs::path(WRIT_SHARED_DIR) / "conformance" / "cedar";
-const fs::path kUnpackDir = fs::path(WRIT_BINARY_DIR) / "cedar-corpus";
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+const fs::path kSharedCedar = testing::SharedCedarDir();
 
 struct Tally {
   size_t files = 0;
@@ -61,7 +55,7 @@ std::string Join(const std::set<std::string>& s) {
 void RunTestFile(const fs::path& root, const fs::path& test_path, Tally& tally) {
   ++tally.files;
   std::string name = test_path.filename().string();
-  auto doc = json::Parse(ReadFile(test_path), {.max_bytes = 64 << 20, .max_depth = 256});
+  auto doc = json::Parse(testing::ReadTextFile(test_path), {.max_bytes = 64 << 20, .max_depth = 256});
   if (!doc) {
     tally.Fail(name + ": bad test json: " + doc.error().message);
     return;
@@ -73,17 +67,17 @@ void RunTestFile(const fs::path& root, const fs::path& test_path, Tally& tally) 
     const json::Value* v = doc->Find(key);
     return v != nullptr && v->is_string() ? v->as_string() : "";
   };
-  auto policies = ParsePolicySet(ReadFile(root / field("policies")));
+  auto policies = ParsePolicySet(testing::ReadTextFile(root / field("policies")));
   if (!policies) {
     tally.Fail(name + ": policy parse: " + policies.error().front().ToString());
     return;
   }
-  auto schema = ParseSchema(ReadFile(root / field("schema")));
+  auto schema = ParseSchema(testing::ReadTextFile(root / field("schema")));
   if (!schema) {
     tally.Fail(name + ": schema parse: " + schema.error().message);
     return;
   }
-  auto entities = ParseEntities(ReadFile(root / field("entities")), {.schema = &*schema});
+  auto entities = ParseEntities(testing::ReadTextFile(root / field("entities")), {.schema = &*schema});
   if (!entities) {
     tally.Fail(name + ": entities: " + entities.error().message);
     return;
@@ -137,25 +131,11 @@ TEST(CedarConformance, HandwrittenTestsAllPass) {
 }
 
 TEST(CedarConformance, CorpusAllPass) {
-  fs::path tarball = kSharedCedar / "corpus-tests.tar.gz";
-  ASSERT_TRUE(fs::exists(tarball)) << tarball;
-  fs::path marker = kUnpackDir / ".unpacked";
-  if (!fs::exists(marker)) {
-    fs::create_directories(kUnpackDir);
-    std::string cmd = "tar xzf '" + tarball.string() + "' -C '" + kUnpackDir.string() + "'";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    std::ofstream(marker) << "ok\n";
-  }
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(kUnpackDir / "corpus-tests")) {
-    const std::string fname = entry.path().filename().string();
-    if (entry.path().extension() == ".json" && fname.find(".entities.") == std::string::npos) {
-      files.push_back(entry.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
+  const fs::path root = testing::UnpackedCorpusRoot();
+  ASSERT_FALSE(root.empty()) << "cannot unpack the corpus from " << kSharedCedar;
+  const std::vector<fs::path> files = testing::CorpusTestFiles(root);
   Tally tally;
-  for (const auto& f : files) RunTestFile(kUnpackDir, f, tally);
+  for (const auto& f : files) RunTestFile(root, f, tally);
   Report("corpus", tally);
   EXPECT_EQ(tally.queries, 62472u);
   EXPECT_EQ(tally.passed, tally.queries);

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cedar_corpus.h"
+
 #include "cedar/authorizer.h"
 #include "cedar/policy.h"
 #include "cedar/schema.h"
@@ -23,15 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSharedCedar = fs::path(WRIT_SHARED_DIR) / "conformance" / "cedar";
-const fs::path kUnpackDir = fs::path(WRIT_BINARY_DIR) / "cedar-corpus-validator";
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+const fs::path kSharedCedar = testing::SharedCedarDir();
 
 struct Tally {
   size_t files = 0;
@@ -46,7 +40,7 @@ void RunFile(const fs::path& root, const fs::path& test_path, Tally& tally) {
   ++tally.files;
   const std::string name = test_path.filename().string();
   auto disagree = [&](const std::string& why) { tally.disagreements.push_back(name + ": " + why); };
-  auto doc = json::Parse(ReadFile(test_path), {.max_bytes = 64 << 20, .max_depth = 256});
+  auto doc = json::Parse(testing::ReadTextFile(test_path), {.max_bytes = 64 << 20, .max_depth = 256});
   if (!doc) return disagree("bad test json: " + doc.error().message);
   auto field = [&](const char* key) -> std::string {
     const json::Value* v = doc->Find(key);
@@ -54,9 +48,9 @@ void RunFile(const fs::path& root, const fs::path& test_path, Tally& tally) {
   };
   const json::Value* should = doc->Find("shouldValidate");
   const bool should_validate = should != nullptr && should->is_bool() && should->as_bool();
-  auto policies = ParsePolicySet(ReadFile(root / field("policies")));
+  auto policies = ParsePolicySet(testing::ReadTextFile(root / field("policies")));
   if (!policies) return disagree("policy parse: " + policies.error().front().ToString());
-  auto schema = ParseSchema(ReadFile(root / field("schema")));
+  auto schema = ParseSchema(testing::ReadTextFile(root / field("schema")));
   if (!schema) return disagree("schema parse: " + schema.error().message);
   Validator validator(*schema);
   ValidationResult result = validator.Validate(*policies);
@@ -112,24 +106,11 @@ TEST(CedarValidationConformance, HandwrittenTestsAgree) {
 }
 
 TEST(CedarValidationConformance, CorpusAgrees) {
-  const fs::path tarball = kSharedCedar / "corpus-tests.tar.gz";
-  ASSERT_TRUE(fs::exists(tarball)) << tarball;
-  const fs::path marker = kUnpackDir / ".unpacked";
-  if (!fs::exists(marker)) {
-    fs::create_directories(kUnpackDir);
-    // Entities are not needed to validate policies and requests.
-    const std::string cmd = "tar xzf '" + tarball.string() + "' -C '" + kUnpackDir.string() +
-                            "' --exclude='*.entities.json'";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    std::ofstream(marker) << "ok\n";
-  }
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(kUnpackDir / "corpus-tests")) {
-    if (entry.path().extension() == ".json") files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
+  const fs::path root = testing::UnpackedCorpusRoot();
+  ASSERT_FALSE(root.empty()) << "cannot unpack the corpus from " << kSharedCedar;
+  const std::vector<fs::path> files = testing::CorpusTestFiles(root);
   Tally tally;
-  for (const auto& f : files) RunFile(kUnpackDir, f, tally);
+  for (const auto& f : files) RunFile(root, f, tally);
   Report("corpus", tally);
   EXPECT_EQ(tally.files, 7809u);
   EXPECT_EQ(tally.agreed, tally.files);
