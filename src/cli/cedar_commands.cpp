@@ -57,14 +57,25 @@ struct CedarState {
   std::string policies, schema, entities, request_json, requests, output;
 };
 
-int Validate(const CedarState& s, const GlobalOptions& global, std::ostream& out, std::ostream& err) {
+// Reads and parses --policies (ids from `@id`). On failure prints why on `err` (every parse error
+// as file:line:column) and returns nullopt: the command then exits with kExitError.
+std::optional<cedar::PolicySet> LoadPolicies(const CedarState& s, std::ostream& err) {
   auto text = ReadFile(s.policies);
   if (!text) {
     err << "writ: " << text.error().message << '\n';
-    return kExitError;
+    return std::nullopt;
   }
   auto set = cedar::ParsePolicySet(*text, {.ids_from_annotation = true});
-  if (!set) return PrintParseErrors(err, s.policies, set.error());
+  if (!set) {
+    PrintParseErrors(err, s.policies, set.error());
+    return std::nullopt;
+  }
+  return std::move(*set);
+}
+
+int Validate(const CedarState& s, const GlobalOptions& global, std::ostream& out, std::ostream& err) {
+  auto set = LoadPolicies(s, err);
+  if (!set) return kExitError;
   auto schema = LoadSchema(s.schema);
   if (!schema) {
     err << "writ: " << schema.error().message << '\n';
@@ -120,10 +131,8 @@ int Authorize(const CedarState& s, std::ostream& out, std::ostream& err) {
     return kExitError;
   };
   if (s.request_json.empty() == s.requests.empty()) return fail("give exactly one of --request-json and --requests");
-  auto text = ReadFile(s.policies);
-  if (!text) return fail(text.error().message);
-  auto set = cedar::ParsePolicySet(*text, {.ids_from_annotation = true});
-  if (!set) return PrintParseErrors(err, s.policies, set.error());
+  auto set = LoadPolicies(s, err);
+  if (!set) return kExitError;
   std::optional<cedar::Schema> schema;
   if (!s.schema.empty()) {
     auto loaded = LoadSchema(s.schema);
@@ -170,25 +179,15 @@ int Authorize(const CedarState& s, std::ostream& out, std::ostream& err) {
 }
 
 int CheckParse(const CedarState& s, std::ostream& out, std::ostream& err) {
-  auto text = ReadFile(s.policies);
-  if (!text) {
-    err << "writ: " << text.error().message << '\n';
-    return kExitError;
-  }
-  auto set = cedar::ParsePolicySet(*text, {.ids_from_annotation = true});
-  if (!set) return PrintParseErrors(err, s.policies, set.error());
+  auto set = LoadPolicies(s, err);
+  if (!set) return kExitError;
   out << "ok: " << set->policies().size() << " policies and " << set->templates().size() << " templates parse\n";
   return kExitOk;
 }
 
 int FormatPolicies(const CedarState& s, std::ostream& out, std::ostream& err) {
-  auto text = ReadFile(s.policies);
-  if (!text) {
-    err << "writ: " << text.error().message << '\n';
-    return kExitError;
-  }
-  auto set = cedar::ParsePolicySet(*text, {.ids_from_annotation = true});
-  if (!set) return PrintParseErrors(err, s.policies, set.error());
+  auto set = LoadPolicies(s, err);
+  if (!set) return kExitError;
   const std::string formatted = cedar::FormatPolicySet(*set);
   out << formatted;
   if (!formatted.empty() && formatted.back() != '\n') out << '\n';
