@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -150,15 +151,49 @@ Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& opt
   return body;
 }
 
+std::string_view FormatLeafTail(uint64_t seq, std::string_view prev_hash, char (&out)[kLeafTailBuffer]) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr std::string_view kSeq = ",\"seq\":";
+  static constexpr std::string_view kPrev = ",\"prev\":\"";
+  char* at = out;
+  std::memcpy(at, kSeq.data(), kSeq.size());
+  at += kSeq.size();
+  char digits[20];
+  size_t count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + seq % 10);
+    seq /= 10;
+  } while (seq != 0);
+  while (count > 0) *at++ = digits[--count];
+  std::memcpy(at, kPrev.data(), kPrev.size());
+  at += kPrev.size();
+  // Standard base64 of 32 bytes: ten 3-byte groups, then two bytes and one '='.
+  const auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(prev_hash[i])); };
+  size_t i = 0;
+  for (; i + 3 <= 32; i += 3) {
+    const uint32_t group = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    *at++ = kAlphabet[group >> 18 & 63];
+    *at++ = kAlphabet[group >> 12 & 63];
+    *at++ = kAlphabet[group >> 6 & 63];
+    *at++ = kAlphabet[group & 63];
+  }
+  const uint32_t last = byte(i) << 16 | byte(i + 1) << 8;
+  *at++ = kAlphabet[last >> 18 & 63];
+  *at++ = kAlphabet[last >> 12 & 63];
+  *at++ = kAlphabet[last >> 6 & 63];
+  *at++ = '=';
+  *at++ = '"';
+  *at++ = '}';
+  return std::string_view(out, static_cast<size_t>(at - out));
+}
+
 std::string EncodeLeaf(std::string_view body, uint64_t seq, std::string_view prev_hash) {
+  char buffer[kLeafTailBuffer];
+  std::string_view tail = FormatLeafTail(seq, prev_hash, buffer);
   std::string leaf;
-  leaf.reserve(body.size() + 80);
+  leaf.reserve(body.size() + tail.size());
   leaf.append(body);
-  leaf.append(",\"seq\":");
-  leaf.append(std::to_string(seq));
-  leaf.append(",\"prev\":\"");
-  leaf.append(Base64Encode(prev_hash));
-  leaf.append("\"}");
+  leaf.append(tail);
   return leaf;
 }
 

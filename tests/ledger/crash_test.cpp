@@ -78,10 +78,10 @@ TEST(CrashTest, KillNineDuringAppendsLosesNothingAcknowledged) {
     auto ledger = Ledger::Open({.origin = "writ.test/ledger", .signer = &signer}, *store.ledger);
     ASSERT_THAT(ledger, IsOk()) << "round " << round;
     for (const Ack& ack : acks) {
-      auto row = store.ledger->Get(ack.index);
-      ASSERT_THAT(row, IsOk());
-      ASSERT_TRUE(row->has_value()) << "round " << round << ": acknowledged event " << ack.index << " lost";
-      ASSERT_EQ((*row)->id, ack.id);
+      auto event = (*ledger)->Get(ack.index);
+      ASSERT_THAT(event, IsOk());
+      ASSERT_TRUE(event->has_value()) << "round " << round << ": acknowledged event " << ack.index << " lost";
+      ASSERT_EQ((*event)->event.id, ack.id);
     }
     auto report = Verify(*store.ledger, {.verifiers = verifiers, .origin = "writ.test/ledger"});
     ASSERT_THAT(report, IsOk());

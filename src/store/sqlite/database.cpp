@@ -163,6 +163,16 @@ std::string Statement::ColumnBlob(int column) const {
   return blob == nullptr ? std::string() : std::string(static_cast<const char*>(blob), static_cast<size_t>(size));
 }
 
+void Statement::ColumnBlobInto(int column, std::string& out) const {
+  const void* blob = sqlite3_column_blob(stmt_, column);
+  const int size = sqlite3_column_bytes(stmt_, column);
+  if (blob == nullptr) {
+    out.clear();
+  } else {
+    out.assign(static_cast<const char*>(blob), static_cast<size_t>(size));
+  }
+}
+
 bool Statement::ColumnIsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
 Transaction::Transaction(Database& db) : db_(db) { db_.mu().Lock(); }

@@ -88,6 +88,8 @@ class Statement {
   int64_t ColumnInt(int column) const;
   std::string ColumnText(int column) const;
   std::string ColumnBlob(int column) const;
+  // Copies a blob column into `out`, reusing its capacity (no allocation once it is big enough).
+  void ColumnBlobInto(int column, std::string& out) const;
   bool ColumnIsNull(int column) const;
 
  private:
