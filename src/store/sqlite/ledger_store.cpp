@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <optional>
 
@@ -91,9 +95,58 @@ tl::unexpected<Error> Corrupt(uint64_t first, std::string_view what) {
   return Fail(Code::kDataLoss, fmt::format("ledger segment at {} is malformed: {}", first, what));
 }
 
+// Copies committed WAL frames into the database file on its own connection and thread, so that a
+// group commit pays only for its own WAL write and fsync, not for a checkpoint as well (SQLite's
+// automatic checkpoint runs inside the commit that crosses the threshold: with segments of
+// megabytes that was every commit). PASSIVE: never blocks the writer or readers. A failed
+// checkpoint (a full disk) loses nothing: the frames stay in the WAL, which is durable.
+class Checkpointer {
+ public:
+  explicit Checkpointer(std::unique_ptr<Database> db) : db_(std::move(db)), thread_([this] { Loop(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Poke() {
+    {
+      std::lock_guard lock(mu_);
+      poked_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return poked_ || stop_; });
+      if (stop_) break;
+      poked_ = false;
+      lock.unlock();
+      {
+        MutexLock db_lock(db_->mu());
+        (void)db_->Exec("PRAGMA wal_checkpoint(PASSIVE)");
+      }
+      lock.lock();
+    }
+  }
+
+  std::unique_ptr<Database> db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool poked_ = false;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 class SqliteLedgerStore final : public LedgerStore {
  public:
-  SqliteLedgerStore(Database& db, std::unique_ptr<Database> reader) : db_(db), reader_(std::move(reader)) {}
+  SqliteLedgerStore(Database& db, std::unique_ptr<Database> reader, std::unique_ptr<Checkpointer> checkpointer)
+      : db_(db), reader_(std::move(reader)), checkpointer_(std::move(checkpointer)) {}
 
   Status Append(const LedgerBatch& batch) override {
     if (batch.segments.empty() && batch.nodes.empty() && batch.blocks.empty() && batch.leaves.empty()) return Ok();
@@ -140,7 +193,9 @@ class SqliteLedgerStore final : public LedgerStore {
         upsert.Bind(1, static_cast<int64_t>(chunk.chunk)).BindBlob(2, chunk.hashes);
       }));
     }
-    return transaction.Commit();
+    WRIT_RETURN_IF_ERROR(transaction.Commit());
+    if (checkpointer_) checkpointer_->Poke();
+    return Ok();
   }
 
   Result<uint64_t> Size() override {
@@ -353,6 +408,7 @@ class SqliteLedgerStore final : public LedgerStore {
 
   Database& db_;
   std::unique_ptr<Database> reader_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // null for a read-only database
   // Cached statements: insert_*, upsert_block_ and size_ are used only inside a Transaction on db_
   // (its mutex held); the others only with reader_'s mutex held.
   std::optional<Statement> insert_segment_;
@@ -376,7 +432,18 @@ Result<std::unique_ptr<LedgerStore>> OpenLedgerStore(Database& db) {
     MutexLock lock(reader->mu());
     WRIT_RETURN_IF_ERROR(reader->Exec("PRAGMA mmap_size = 1073741824"));
   }
-  return std::unique_ptr<LedgerStore>(new SqliteLedgerStore(db, std::move(reader)));
+  std::unique_ptr<Checkpointer> checkpointer;
+  bool writable = false;
+  {
+    MutexLock lock(db.mu());
+    writable = sqlite3_db_readonly(db.handle(), "main") == 0;
+    if (writable) WRIT_RETURN_IF_ERROR(db.Exec("PRAGMA wal_autocheckpoint = 0"));
+  }
+  if (writable) {
+    WRIT_ASSIGN_OR_RETURN(std::unique_ptr<Database> connection, Database::Open(db.path()));
+    checkpointer = std::make_unique<Checkpointer>(std::move(connection));
+  }
+  return std::unique_ptr<LedgerStore>(new SqliteLedgerStore(db, std::move(reader), std::move(checkpointer)));
 }
 
 }  // namespace writ::store::sqlite
