@@ -34,10 +34,28 @@ constexpr std::array<std::string_view, 16> kSecretNames = {
     "secret",        "client_secret", "api_key",      "apikey",     "authorization", "credential",
     "credentials",   "private_key",  "cookie",        "set-cookie"};
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+bool EqualsIgnoringCase(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// True if `value` holds, at any depth, a member that Redact would replace.
+bool HasSecretMember(const json::Value& value) {
+  if (value.is_object()) {
+    for (const auto& [name, member] : value.as_object()) {
+      if (IsSecretDetailName(name) || HasSecretMember(member)) return true;
+    }
+  } else if (value.is_array()) {
+    for (const json::Value& item : value.as_array()) {
+      if (HasSecretMember(item)) return true;
+    }
+  }
+  return false;
 }
 
 void Redact(json::Value& value, std::string_view key) {
@@ -99,8 +117,8 @@ std::string_view DecisionName(Decision decision) {
 }
 
 bool IsSecretDetailName(std::string_view name) {
-  std::string lower = Lower(name);
-  return std::find(kSecretNames.begin(), kSecretNames.end(), lower) != kSecretNames.end();
+  return std::any_of(kSecretNames.begin(), kSecretNames.end(),
+                     [&](std::string_view secret) { return EqualsIgnoringCase(name, secret); });
 }
 
 std::string SecretFingerprint(std::string_view key, std::string_view value) {
@@ -113,14 +131,17 @@ Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& opt
   if (!event.details.is_null() && !event.details.is_object()) {
     return Fail(Code::kInvalidArgument, "event details must be a json object");
   }
-  json::Value details = event.details;
-  if (!event.secrets.empty() || !details.is_null()) {
-    Redact(details, options.hmac_key);
+  // Copy the details only when something in them must be replaced (the common case copies nothing).
+  std::optional<json::Value> redacted;
+  if (!event.secrets.empty() || HasSecretMember(event.details)) {
+    redacted = event.details;
+    Redact(*redacted, options.hmac_key);
     for (const auto& [name, value] : event.secrets) {
       if (name.empty()) return Fail(Code::kInvalidArgument, "secret field name is empty");
-      details.Set(name, SecretFingerprint(options.hmac_key, value));
+      redacted->Set(name, SecretFingerprint(options.hmac_key, value));
     }
   }
+  const json::Value& details = redacted ? *redacted : event.details;
   json::Writer writer;
   writer.BeginObject();
   writer.Key("v").Int(1);

@@ -87,25 +87,35 @@ uint32_t ReadLittle32(const char* bytes) {
   return value;
 }
 
-uint64_t Mix(uint64_t value) {  // splitmix64's finaliser: the second filter hash
+uint64_t Finalize(uint64_t value) {  // a splitmix64-style finaliser
   value ^= value >> 31;
   value *= 0x7fb5d329728ea185ULL;
   value ^= value >> 27;
   value *= 0x81dadef4bc2dd44dULL;
-  return (value ^ (value >> 33)) | 1;
+  return value ^ (value >> 33);
 }
+
+// The filter's probe step for a key: odd, so probes never repeat within a power-of-two filter.
+uint64_t Mix(uint64_t key) { return Finalize(key) | 1; }
 
 }  // namespace
 
 uint64_t KeyHash(KeyTag tag, std::string_view value) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  auto step = [&hash](unsigned char byte) {
-    hash ^= byte;
-    hash *= 0x100000001b3ULL;
-  };
-  step(static_cast<unsigned char>(tag));
-  for (char c : value) step(static_cast<unsigned char>(c));
-  return hash;
+  // 8 bytes per step (little-endian words, the last one zero-padded), multiply-xorshift mixing:
+  // several times faster than a byte-wise hash on the ~40-byte ids, subjects and correlation ids.
+  constexpr uint64_t kMultiplier = 0x9e3779b97f4a7c15ULL;
+  uint64_t hash = (static_cast<uint64_t>(static_cast<unsigned char>(tag)) << 56) ^ (value.size() * kMultiplier);
+  size_t at = 0;
+  for (;;) {
+    uint64_t word = 0;
+    const size_t take = std::min<size_t>(8, value.size() - at);
+    for (size_t i = 0; i < take; ++i) word |= static_cast<uint64_t>(static_cast<unsigned char>(value[at + i])) << (8 * i);
+    hash = (hash ^ word) * kMultiplier;
+    hash ^= hash >> 29;
+    at += take;
+    if (at >= value.size()) break;
+  }
+  return Finalize(hash);
 }
 
 bool FilterMayContain(std::string_view filter, uint64_t key_hash) {
@@ -160,6 +170,7 @@ void BlockBuilder::Reset(uint64_t block) {
   max_time_ms_ = 0;
   kinds_ = 0;
   keys_.clear();
+  sorted_ = 0;
 }
 
 void BlockBuilder::Add(int64_t time_ms, EventKind kind, std::string_view subject, std::string_view correlation_id,
@@ -168,12 +179,19 @@ void BlockBuilder::Add(int64_t time_ms, EventKind kind, std::string_view subject
   max_time_ms_ = events_ == 0 ? time_ms : std::max(max_time_ms_, time_ms);
   ++events_;
   kinds_ |= uint64_t{1} << (static_cast<unsigned>(kind) & 63);
-  if (!subject.empty()) keys_.insert(KeyHash(KeyTag::kSubject, subject));
-  if (!correlation_id.empty()) keys_.insert(KeyHash(KeyTag::kCorrelation, correlation_id));
-  keys_.insert(KeyHash(KeyTag::kId, id));
+  if (!subject.empty()) keys_.push_back(KeyHash(KeyTag::kSubject, subject));
+  if (!correlation_id.empty()) keys_.push_back(KeyHash(KeyTag::kCorrelation, correlation_id));
+  keys_.push_back(KeyHash(KeyTag::kId, id));
 }
 
-store::LedgerBlockRow BlockBuilder::Row() const {
+store::LedgerBlockRow BlockBuilder::Row() {
+  // Sort only what was added since the last row, then merge: a block written one event per commit
+  // costs O(keys) per commit, not O(keys log keys).
+  const auto middle = keys_.begin() + static_cast<std::ptrdiff_t>(sorted_);
+  std::sort(middle, keys_.end());
+  std::inplace_merge(keys_.begin(), middle, keys_.end());
+  keys_.erase(std::unique(keys_.begin(), keys_.end()), keys_.end());
+  sorted_ = keys_.size();
   const uint64_t bits = std::bit_ceil(std::max(kMinFilterBits, keys_.size() * kBitsPerKey));
   std::string filter(bits / 8, '\0');
   for (uint64_t key : keys_) {
@@ -323,22 +341,31 @@ Result<std::optional<uint64_t>> FindEventById(store::LedgerStore& store, const s
 }
 
 Status RebuildIndex(store::LedgerStore& store, uint64_t size) {
-  std::vector<store::LedgerBlockRow> rows;
+  std::vector<store::LedgerBlockRow> blocks;
+  std::vector<store::LedgerLeafChunk> leaves;
   BlockBuilder builder;
   builder.Reset(0);
   LeafScratch scratch;
-  auto visit = [&](uint64_t index, std::string_view leaf) -> Result<bool> {
-    if (index / kBlockEvents != builder.block()) {
-      rows.push_back(builder.Row());
-      builder.Reset(index / kBlockEvents);
+  store::LedgerSegment segment;
+  for (uint64_t next = 0; next < size;) {
+    WRIT_ASSIGN_OR_RETURN(bool found, store.ReadSegment(next, /*containing=*/true, segment));
+    if (!found) return Fail(Code::kDataLoss, fmt::format("ledger event {} is missing", next));
+    WRIT_RETURN_IF_ERROR(CheckSegment(segment));
+    for (uint64_t index = next; index < size && index < segment.first + segment.count; ++index) {
+      const uint64_t i = index - segment.first;
+      if (index / kBlockEvents != builder.block()) {
+        blocks.push_back(builder.Row());
+        builder.Reset(index / kBlockEvents);
+      }
+      WRIT_ASSIGN_OR_RETURN(LeafFields fields, ReadLeafFields(SegmentLeaf(segment, i), scratch));
+      builder.Add(fields);
+      if (index % store::kLedgerLeafChunk == 0) leaves.push_back({index / store::kLedgerLeafChunk, ""});
+      leaves.back().hashes.append(SegmentHash(segment, i));
     }
-    WRIT_ASSIGN_OR_RETURN(LeafFields fields, ReadLeafFields(leaf, scratch));
-    builder.Add(fields);
-    return true;
-  };
-  WRIT_RETURN_IF_ERROR(ForEachEvent(store, 0, size, visit));
-  if (!builder.empty()) rows.push_back(builder.Row());
-  return store.Append({}, {}, rows);
+    next = segment.first + segment.count;
+  }
+  if (!builder.empty()) blocks.push_back(builder.Row());
+  return store.Append({.segments = {}, .nodes = {}, .blocks = blocks, .leaves = leaves});
 }
 
 }  // namespace writ::ledger

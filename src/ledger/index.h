@@ -9,7 +9,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "common/result.h"
@@ -58,7 +57,7 @@ class BlockBuilder {
   bool empty() const { return events_ == 0; }
   uint64_t block() const { return block_; }
   // The row for the events added so far (the filter sized to the distinct keys).
-  store::LedgerBlockRow Row() const;
+  store::LedgerBlockRow Row();
 
  private:
   uint64_t block_ = 0;
@@ -66,7 +65,9 @@ class BlockBuilder {
   int64_t min_time_ms_ = 0;
   int64_t max_time_ms_ = 0;
   uint64_t kinds_ = 0;
-  std::unordered_set<uint64_t> keys_;
+  // Key hashes: [0, sorted_) sorted and distinct, then the ones added since the last Row().
+  std::vector<uint64_t> keys_;
+  size_t sorted_ = 0;
 };
 
 // Checks a segment's shape: `ends` and `hashes` sized for `count` events, offsets in order.
@@ -85,7 +86,8 @@ Status ForEachEvent(store::LedgerStore& store, uint64_t begin, uint64_t end,
 Result<std::vector<StoredEvent>> QueryEvents(store::LedgerStore& store, const EventQuery& query, uint64_t size);
 // Position of the event with this id, or nullopt. Errors: the store's.
 Result<std::optional<uint64_t>> FindEventById(store::LedgerStore& store, const std::string& id, uint64_t size);
-// Rebuilds every block index row of the first `size` events (after a migration).
+// Rebuilds what is derived from the first `size` events: every block index row and leaf-hash chunk
+// (after a migration from one row per event).
 Status RebuildIndex(store::LedgerStore& store, uint64_t size);
 
 }  // namespace writ::ledger

@@ -144,6 +144,7 @@ class Ledger::Impl {
 
   Status Start() {
     WRIT_ASSIGN_OR_RETURN(uint64_t size, store_.Size());
+    WRIT_RETURN_IF_ERROR(RestoreIndex(size));
     WRIT_ASSIGN_OR_RETURN(std::vector<store::LedgerNodeRow> rows, store_.Nodes());
     std::vector<MerkleTree::Node> nodes;
     nodes.reserve(rows.size());
@@ -168,7 +169,6 @@ class Ledger::Impl {
       MutexLock lock(tree_mu_);
       prev_ = prev;
     }
-    WRIT_RETURN_IF_ERROR(RestoreIndex(size));
     // The stored tree must still produce the last signed root.
     WRIT_ASSIGN_OR_RETURN(std::optional<store::LedgerCheckpointRow> latest, store_.LatestCheckpoint());
     if (latest) {
@@ -337,12 +337,16 @@ class Ledger::Impl {
   Status RestoreIndex(uint64_t size) {
     const uint64_t block = size / kBlockEvents;
     block_.Reset(block);
+    chunk_ = store::LedgerLeafChunk{};
     if (size == 0) return Ok();
     WRIT_ASSIGN_OR_RETURN(std::vector<store::LedgerBlockRow> last, store_.Blocks((size - 1) / kBlockEvents, 1));
     if (last.empty() || last[0].block != (size - 1) / kBlockEvents) {
       log::Info("ledger: building the query index", {{"events", json::Value(static_cast<int64_t>(size))}});
       WRIT_RETURN_IF_ERROR(RebuildIndex(store_, size));
     }
+    const uint64_t chunk_first = size / store::kLedgerLeafChunk * store::kLedgerLeafChunk;
+    WRIT_ASSIGN_OR_RETURN(chunk_.hashes, store_.LeafHashes(chunk_first, size));
+    chunk_.chunk = size / store::kLedgerLeafChunk;
     LeafScratch scratch;
     auto visit = [&](uint64_t, std::string_view leaf) -> Result<bool> {
       WRIT_ASSIGN_OR_RETURN(LeafFields fields, ReadLeafFields(leaf, scratch));
@@ -386,6 +390,7 @@ class Ledger::Impl {
     size_t used = 0;  // segments_[0, used) hold this batch
     nodes_.clear();
     blocks_.clear();
+    leaves_.clear();
     {
       MutexLock lock(tree_mu_);
       char tail[kLeafTailBuffer];
@@ -418,11 +423,19 @@ class Ledger::Impl {
           block_.Reset(item.index / kBlockEvents);
         }
         block_.Add(item.time_ms, item.kind, item.subject, item.correlation_id, item.id);
+        chunk_.hashes.append(crypto::AsBytes(hash));
+        if (chunk_.hashes.size() == store::kLedgerLeafChunk * crypto::kSha256Size) {
+          leaves_.push_back(chunk_);
+          chunk_.chunk++;
+          chunk_.hashes.clear();
+        }
       }
+      if (!chunk_.hashes.empty()) leaves_.push_back(chunk_);
       if (used > 0) segments_[used - 1].ends.resize((segments_[used - 1].count - 1) * 4);
     }
     if (!block_.empty()) blocks_.push_back(block_.Row());
-    Status written = store_.Append(std::span<const store::LedgerSegment>(segments_.data(), used), nodes_, blocks_);
+    Status written = store_.Append({.segments = std::span<const store::LedgerSegment>(segments_.data(), used),
+                                    .nodes = nodes_, .blocks = blocks_, .leaves = leaves_});
     std::deque<Pending> dropped;
     {
       MutexLock lock(mu_);
@@ -527,9 +540,11 @@ class Ledger::Impl {
   IdGenerator ids_;
   crypto::Sha256Hasher hasher_;
   BlockBuilder block_;                          // the index block the next event goes into
+  store::LedgerLeafChunk chunk_;                // the leaf-hash chunk the next event goes into
   std::vector<store::LedgerSegment> segments_;  // reused buffers: no allocation per batch
   std::vector<store::LedgerNodeRow> nodes_;
   std::vector<store::LedgerBlockRow> blocks_;
+  std::vector<store::LedgerLeafChunk> leaves_;
 
   std::thread writer_;
 };

@@ -114,11 +114,12 @@ class Reader {
  private:
   Status Loop() {
     uint64_t next = 0;
+    uint64_t after = 0;  // rows are read by first_idx, so a row inserted inside another's range shows up
     block_.Reset(0);
     for (;;) {
       store::LedgerSegment* segment = queue_.TakeFree();
       if (segment == nullptr) return Ok();
-      auto has = store_.ReadSegment(next, /*containing=*/false, *segment);
+      auto has = store_.ReadSegment(after, /*containing=*/false, *segment);
       if (!has || !*has) {
         queue_.Release(segment);
         if (!has) return Fail(has.error());
@@ -126,10 +127,17 @@ class Reader {
       }
       if (segment->first != next) {
         queue_.Release(segment);
-        Report(next, next, "", fmt::format("event at position {} is missing (the next stored is {})", next,
-                                           segment->first));
+        if (segment->first < next) {
+          Report(segment->first, segment->first, "",
+                 fmt::format("a segment row at position {} overlaps the events before {}: it was inserted",
+                             segment->first, next));
+        } else {
+          Report(next, next, "", fmt::format("event at position {} is missing (the next stored is {})", next,
+                                             segment->first));
+        }
         return Ok();
       }
+      after = segment->first + 1;
       if (auto shape = CheckSegment(*segment); !shape) {
         queue_.Release(segment);
         Report(next, next, "", shape.error().message);

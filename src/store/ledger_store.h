@@ -42,6 +42,22 @@ struct LedgerBlockRow {
   std::string keys;    // the ledger's key filter (a Bloom filter, docs/ledger_format.md §4)
 };
 
+// Leaf hashes of events [chunk * kLedgerLeafChunk, ...), at most kLedgerLeafChunk of them (32 bytes
+// each): a copy of the segments' hashes in rows small enough to read in one page, for proofs.
+inline constexpr uint64_t kLedgerLeafChunk = 16;
+struct LedgerLeafChunk {
+  uint64_t chunk = 0;
+  std::string hashes;
+};
+
+// What one group commit writes.
+struct LedgerBatch {
+  std::span<const LedgerSegment> segments;  // contiguous, the first starting at Size()
+  std::span<const LedgerNodeRow> nodes;     // inserted
+  std::span<const LedgerBlockRow> blocks;   // inserted or replaced
+  std::span<const LedgerLeafChunk> leaves;  // inserted or replaced
+};
+
 struct LedgerCheckpointRow {
   uint64_t size = 0;
   std::string note;  // C2SP signed note
@@ -53,17 +69,15 @@ class LedgerStore {
  public:
   virtual ~LedgerStore() = default;
 
-  // In one durable transaction, all or nothing: appends `segments` (REQUIRES: contiguous, the first
-  // starting at Size()), inserts `nodes`, and inserts or replaces `blocks`.
+  // Writes `batch` in one durable transaction, all or nothing.
   // Errors: kConflict if the first segment does not start at Size(); kUnavailable on storage
   // failure such as a full disk (nothing was written).
-  virtual Status Append(std::span<const LedgerSegment> segments, std::span<const LedgerNodeRow> nodes,
-                        std::span<const LedgerBlockRow> blocks) = 0;
+  virtual Status Append(const LedgerBatch& batch) = 0;
 
   // Number of events (end of the last segment). Errors: kUnavailable.
   virtual Result<uint64_t> Size() = 0;
 
-  // Leaf hashes of events [begin, end), 32 bytes each, concatenated. Reads only those bytes.
+  // Leaf hashes of events [begin, end), 32 bytes each, concatenated, from the leaf chunks.
   // Errors: kDataLoss if one is missing; kUnavailable.
   virtual Result<std::string> LeafHashes(uint64_t begin, uint64_t end) = 0;
 

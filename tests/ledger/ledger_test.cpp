@@ -217,10 +217,9 @@ class FailingStore : public store::LedgerStore {
  public:
   explicit FailingStore(store::LedgerStore& inner) : inner_(inner) {}
   std::atomic<bool> fail{false};
-  Status Append(std::span<const store::LedgerSegment> segments, std::span<const store::LedgerNodeRow> nodes,
-                std::span<const store::LedgerBlockRow> blocks) override {
+  Status Append(const store::LedgerBatch& batch) override {
     if (fail) return Fail(Code::kUnavailable, "store: disk full");
-    return inner_.Append(segments, nodes, blocks);
+    return inner_.Append(batch);
   }
   Result<uint64_t> Size() override { return inner_.Size(); }
   Result<std::string> LeafHashes(uint64_t b, uint64_t e) override { return inner_.LeafHashes(b, e); }

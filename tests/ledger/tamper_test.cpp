@@ -263,6 +263,18 @@ TEST_F(TamperTest, ReorderedSegmentRowsAreCaught) {
   EXPECT_THAT(report.problem->what, HasSubstr("records position 14 but is stored at position 7"));
 }
 
+TEST_F(TamperTest, SegmentRowInsertedInsideAnotherIsCaught) {
+  RawDb db(path_);
+  db.WriteAll(db.ReadAll());  // segments of 7: [0, 7) [7, 14) ...
+  // A forged one-event row at 10 would be what Get(10) and queries read: verification must see it.
+  db.Exec("INSERT INTO ledger_segments SELECT 10, 1, data, x'', substr(hashes, 1, 32) FROM ledger_segments "
+          "WHERE first_idx = 14");
+  VerifyReport report = Check();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.problem->index, 10u);
+  EXPECT_THAT(report.problem->what, HasSubstr("inserted"));
+}
+
 TEST_F(TamperTest, TruncatedSegmentIsCaught) {
   RawDb db(path_);
   db.WriteAll(db.ReadAll());

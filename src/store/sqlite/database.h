@@ -90,6 +90,8 @@ class Statement {
   std::string ColumnBlob(int column) const;
   // Copies a blob column into `out`, reusing its capacity (no allocation once it is big enough).
   void ColumnBlobInto(int column, std::string& out) const;
+  // A view of a blob column, valid until the next Step or Reset.
+  std::string_view ColumnBlobView(int column) const;
   bool ColumnIsNull(int column) const;
 
  private:

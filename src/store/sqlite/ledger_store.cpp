@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <optional>
 
@@ -36,7 +40,8 @@ CREATE TABLE ledger_checkpoints (
   size INTEGER PRIMARY KEY, note TEXT NOT NULL, created_ms INTEGER NOT NULL);
 )sql",
     // Segments: one row per group commit instead of one per event. A session-1 row becomes a
-    // one-event segment (whose `ends` is empty); the ledger rebuilds ledger_blocks on open.
+    // one-event segment (whose `ends` is empty); the ledger rebuilds ledger_blocks and ledger_leaves
+    // (both derived from the segments) on open.
     R"sql(
 CREATE TABLE ledger_segments (
   first_idx INTEGER PRIMARY KEY,
@@ -50,6 +55,7 @@ CREATE TABLE ledger_blocks (
   max_time_ms INTEGER NOT NULL,
   kinds INTEGER NOT NULL,
   keys BLOB NOT NULL);
+CREATE TABLE ledger_leaves (chunk INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
 INSERT INTO ledger_segments SELECT idx, 1, data, x'', leaf_hash FROM ledger_events ORDER BY idx;
 DROP TABLE ledger_events;
 )sql",
@@ -89,13 +95,61 @@ tl::unexpected<Error> Corrupt(uint64_t first, std::string_view what) {
   return Fail(Code::kDataLoss, fmt::format("ledger segment at {} is malformed: {}", first, what));
 }
 
+// Copies committed WAL frames into the database file on its own connection and thread, so that a
+// group commit pays only for its own WAL write and fsync, not for a checkpoint as well (SQLite's
+// automatic checkpoint runs inside the commit that crosses the threshold: with segments of
+// megabytes that was every commit). PASSIVE: never blocks the writer or readers. A failed
+// checkpoint (a full disk) loses nothing: the frames stay in the WAL, which is durable.
+class Checkpointer {
+ public:
+  explicit Checkpointer(std::unique_ptr<Database> db) : db_(std::move(db)), thread_([this] { Loop(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Poke() {
+    {
+      std::lock_guard lock(mu_);
+      poked_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return poked_ || stop_; });
+      if (stop_) break;
+      poked_ = false;
+      lock.unlock();
+      {
+        MutexLock db_lock(db_->mu());
+        (void)db_->Exec("PRAGMA wal_checkpoint(PASSIVE)");
+      }
+      lock.lock();
+    }
+  }
+
+  std::unique_ptr<Database> db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool poked_ = false;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 class SqliteLedgerStore final : public LedgerStore {
  public:
-  SqliteLedgerStore(Database& db, std::unique_ptr<Database> reader) : db_(db), reader_(std::move(reader)) {}
+  SqliteLedgerStore(Database& db, std::unique_ptr<Database> reader, std::unique_ptr<Checkpointer> checkpointer)
+      : db_(db), reader_(std::move(reader)), checkpointer_(std::move(checkpointer)) {}
 
-  Status Append(std::span<const LedgerSegment> segments, std::span<const LedgerNodeRow> nodes,
-                std::span<const LedgerBlockRow> blocks) override {
-    if (segments.empty() && nodes.empty() && blocks.empty()) return Ok();
+  Status Append(const LedgerBatch& batch) override {
+    if (batch.segments.empty() && batch.nodes.empty() && batch.blocks.empty() && batch.leaves.empty()) return Ok();
     Transaction transaction(db_);
     WRIT_RETURN_IF_ERROR(transaction.Begin());
     if (!insert_segment_) {
@@ -105,43 +159,43 @@ class SqliteLedgerStore final : public LedgerStore {
       insert_node_.emplace(std::move(node));
       WRIT_ASSIGN_OR_RETURN(Statement block, db_.Prepare("INSERT OR REPLACE INTO ledger_blocks VALUES (?,?,?,?,?)"));
       upsert_block_.emplace(std::move(block));
+      WRIT_ASSIGN_OR_RETURN(Statement leaves, db_.Prepare("INSERT OR REPLACE INTO ledger_leaves VALUES (?,?)"));
+      upsert_leaves_.emplace(std::move(leaves));
       WRIT_ASSIGN_OR_RETURN(Statement size, db_.Prepare(kSizeSql));
       size_.emplace(std::move(size));
     }
-    if (!segments.empty()) {
+    if (!batch.segments.empty()) {
       WRIT_ASSIGN_OR_RETURN(const uint64_t size, SizeFrom(*size_));
-      if (segments.front().first != size) {
+      if (batch.segments.front().first != size) {
         return Fail(Code::kConflict, fmt::format("ledger append at {} but the store holds {} events",
-                                                 segments.front().first, size));
+                                                 batch.segments.front().first, size));
       }
     }
-    for (const LedgerSegment& segment : segments) {
-      Statement& insert = *insert_segment_;
-      insert.Reset();
-      insert.Bind(1, static_cast<int64_t>(segment.first)).Bind(2, static_cast<int64_t>(segment.count));
-      insert.BindBlob(3, segment.data).BindBlob(4, segment.ends).BindBlob(5, segment.hashes);
-      auto inserted = insert.Run();
-      insert.Reset();
-      WRIT_RETURN_IF_ERROR(inserted);
+    for (const LedgerSegment& segment : batch.segments) {
+      WRIT_RETURN_IF_ERROR(Run(*insert_segment_, [&](Statement& insert) {
+        insert.Bind(1, static_cast<int64_t>(segment.first)).Bind(2, static_cast<int64_t>(segment.count));
+        insert.BindBlob(3, segment.data).BindBlob(4, segment.ends).BindBlob(5, segment.hashes);
+      }));
     }
-    for (const LedgerNodeRow& node : nodes) {
-      Statement& insert = *insert_node_;
-      insert.Reset();
-      insert.Bind(1, int64_t{node.level}).Bind(2, static_cast<int64_t>(node.index)).BindBlob(3, node.hash);
-      auto inserted = insert.Run();
-      insert.Reset();
-      WRIT_RETURN_IF_ERROR(inserted);
+    for (const LedgerNodeRow& node : batch.nodes) {
+      WRIT_RETURN_IF_ERROR(Run(*insert_node_, [&](Statement& insert) {
+        insert.Bind(1, int64_t{node.level}).Bind(2, static_cast<int64_t>(node.index)).BindBlob(3, node.hash);
+      }));
     }
-    for (const LedgerBlockRow& block : blocks) {
-      Statement& upsert = *upsert_block_;
-      upsert.Reset();
-      upsert.Bind(1, static_cast<int64_t>(block.block)).Bind(2, block.min_time_ms).Bind(3, block.max_time_ms);
-      upsert.Bind(4, static_cast<int64_t>(block.kinds)).BindBlob(5, block.keys);
-      auto written = upsert.Run();
-      upsert.Reset();
-      WRIT_RETURN_IF_ERROR(written);
+    for (const LedgerBlockRow& block : batch.blocks) {
+      WRIT_RETURN_IF_ERROR(Run(*upsert_block_, [&](Statement& upsert) {
+        upsert.Bind(1, static_cast<int64_t>(block.block)).Bind(2, block.min_time_ms).Bind(3, block.max_time_ms);
+        upsert.Bind(4, static_cast<int64_t>(block.kinds)).BindBlob(5, block.keys);
+      }));
     }
-    return transaction.Commit();
+    for (const LedgerLeafChunk& chunk : batch.leaves) {
+      WRIT_RETURN_IF_ERROR(Run(*upsert_leaves_, [&](Statement& upsert) {
+        upsert.Bind(1, static_cast<int64_t>(chunk.chunk)).BindBlob(2, chunk.hashes);
+      }));
+    }
+    WRIT_RETURN_IF_ERROR(transaction.Commit());
+    if (checkpointer_) checkpointer_->Poke();
+    return Ok();
   }
 
   Result<uint64_t> Size() override {
@@ -152,20 +206,36 @@ class SqliteLedgerStore final : public LedgerStore {
 
   Result<std::string> LeafHashes(uint64_t begin, uint64_t end) override {
     std::string out;
-    out.resize((end - begin) * kHashSize);
+    if (end <= begin) return out;
+    out.reserve((end - begin) * kHashSize);
     MutexLock lock(reader_->mu());
+    if (!leaves_) {
+      WRIT_ASSIGN_OR_RETURN(Statement statement, reader_->Prepare("SELECT chunk, hashes FROM ledger_leaves "
+                                                                  "WHERE chunk >= ? AND chunk <= ? ORDER BY chunk"));
+      leaves_.emplace(std::move(statement));
+    }
+    Statement& query = *leaves_;
+    query.Reset();
+    query.Bind(1, static_cast<int64_t>(begin / kLedgerLeafChunk)).Bind(2, static_cast<int64_t>((end - 1) / kLedgerLeafChunk));
     uint64_t next = begin;
+    Status status = Ok();
     while (next < end) {
-      WRIT_ASSIGN_OR_RETURN(Located located, Locate(next));
-      if (!located.found) return Fail(Code::kDataLoss, fmt::format("ledger event {} is missing", next));
-      const uint64_t stop = std::min(end, located.first + located.count);
-      BlobReader hashes(reader_->handle(), "hashes", located.first);
-      if (!hashes.ok() ||
-          !hashes.Read((next - located.first) * kHashSize, (stop - next) * kHashSize, &out[(next - begin) * kHashSize])) {
-        return Corrupt(located.first, "its leaf hashes are short");
+      auto has_row = query.Step();
+      if (!has_row) {
+        status = Fail(has_row.error());
+        break;
       }
+      if (!*has_row || static_cast<uint64_t>(query.ColumnInt(0)) != next / kLedgerLeafChunk) break;
+      const std::string_view hashes = query.ColumnBlobView(1);
+      const uint64_t chunk_first = next / kLedgerLeafChunk * kLedgerLeafChunk;
+      const uint64_t stop = std::min(end, chunk_first + kLedgerLeafChunk);
+      if (hashes.size() < (stop - chunk_first) * kHashSize) break;
+      out.append(hashes.substr((next - chunk_first) * kHashSize, (stop - next) * kHashSize));
       next = stop;
     }
+    query.Reset();
+    WRIT_RETURN_IF_ERROR(status);
+    if (next < end) return Fail(Code::kDataLoss, fmt::format("the leaf hash of ledger event {} is missing", next));
     return out;
   }
 
@@ -294,6 +364,16 @@ class SqliteLedgerStore final : public LedgerStore {
     uint64_t count = 0;
   };
 
+  // Binds with `bind`, runs and resets `statement` (a cached insert).
+  template <class BindFn>
+  static Status Run(Statement& statement, const BindFn& bind) {
+    statement.Reset();
+    bind(statement);
+    Status status = statement.Run();
+    statement.Reset();
+    return status;
+  }
+
   static Result<uint64_t> SizeFrom(Statement& query) {
     query.Reset();
     auto has_row = query.Step();
@@ -328,11 +408,14 @@ class SqliteLedgerStore final : public LedgerStore {
 
   Database& db_;
   std::unique_ptr<Database> reader_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // null for a read-only database
   // Cached statements: insert_*, upsert_block_ and size_ are used only inside a Transaction on db_
   // (its mutex held); the others only with reader_'s mutex held.
   std::optional<Statement> insert_segment_;
   std::optional<Statement> insert_node_;
   std::optional<Statement> upsert_block_;
+  std::optional<Statement> upsert_leaves_;
+  std::optional<Statement> leaves_;
   std::optional<Statement> size_;
   std::optional<Statement> locate_;
   std::optional<Statement> segment_from_;
@@ -344,7 +427,23 @@ class SqliteLedgerStore final : public LedgerStore {
 Result<std::unique_ptr<LedgerStore>> OpenLedgerStore(Database& db) {
   WRIT_RETURN_IF_ERROR(db.Migrate("ledger", kMigrations));
   WRIT_ASSIGN_OR_RETURN(std::unique_ptr<Database> reader, Database::Open(db.path(), {.read_only = true}));
-  return std::unique_ptr<LedgerStore>(new SqliteLedgerStore(db, std::move(reader)));
+  {
+    // Reads of big segment blobs through a memory map: no read() call and kernel copy per page.
+    MutexLock lock(reader->mu());
+    WRIT_RETURN_IF_ERROR(reader->Exec("PRAGMA mmap_size = 1073741824"));
+  }
+  std::unique_ptr<Checkpointer> checkpointer;
+  bool writable = false;
+  {
+    MutexLock lock(db.mu());
+    writable = sqlite3_db_readonly(db.handle(), "main") == 0;
+    if (writable) WRIT_RETURN_IF_ERROR(db.Exec("PRAGMA wal_autocheckpoint = 0"));
+  }
+  if (writable) {
+    WRIT_ASSIGN_OR_RETURN(std::unique_ptr<Database> connection, Database::Open(db.path()));
+    checkpointer = std::make_unique<Checkpointer>(std::move(connection));
+  }
+  return std::unique_ptr<LedgerStore>(new SqliteLedgerStore(db, std::move(reader), std::move(checkpointer)));
 }
 
 }  // namespace writ::store::sqlite
