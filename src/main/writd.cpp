@@ -180,7 +180,8 @@ writ::Status RegisterRoutes(writ::server::Daemon& daemon, Services& services) {
   writ::server::AddIdentityRoutes(daemon.router(), *services.registry, services.admin);
   WRIT_ASSIGN_OR_RETURN(services.tokens, writ::server::TokenService::Open(services.store->tokens(), *services.registry,
                                                                          {.data_dir = config.data_dir,
-                                                                          .trust_domain = config.trust_domain}));
+                                                                          .trust_domain = config.trust_domain,
+                                                                          .token = config.token}));
   writ::server::AddTokenRoutes(daemon.router(), *services.tokens, services.admin);
   return AddDecisionService(daemon, services);
 }
