@@ -37,7 +37,7 @@ struct Pending {
 constexpr size_t kSegmentBytes = 4 << 20;
 
 // UUIDv7 ids for events without one, cheaply: 48 bits of the event's millisecond, then 74 bits
-// that are a random per-ledger base plus a counter (RFC 9562 §6.2 allows a counter), so one
+// that are a random per-ledger base plus a counter (RFC 9562 allows counter bits in place of random ones), so one
 // getrandom per Ledger instead of one per event. Unique within the ledger; a new random base per
 // open keeps them unique across restarts. The millisecond is the event's own time, which lets
 // FindEventById go straight to the right index block.
@@ -114,7 +114,7 @@ Result<std::vector<Hash>> HashesFromBytes(const std::string& bytes, LeafIndex be
   if (bytes.size() % crypto::kSha256Size != 0) {
     return Fail(Code::kDataLoss, fmt::format("leaf hashes from {} are malformed", begin));
   }
-  std::memcpy(hashes.data(), bytes.data(), bytes.size());
+  if (!hashes.empty()) std::memcpy(hashes.data(), bytes.data(), bytes.size());
   return hashes;
 }
 
