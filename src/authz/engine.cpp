@@ -66,6 +66,16 @@ Status Validate(const PolicySource& source, const Snapshot& compiled, const Vali
   return Ok();
 }
 
+// A `policy_changed` event about `version` with `details` (an object with at least "change").
+ledger::Event PolicyChanged(const std::string& author, int64_t version, json::Value details) {
+  ledger::Event event;
+  event.kind = ledger::EventKind::kPolicyChanged;
+  event.actor = author;
+  event.policy_set_version = std::to_string(version);
+  event.details = std::move(details);
+  return event;
+}
+
 json::Value StringsJson(const std::vector<std::string>& ids) {
   json::Array out;
   out.reserve(ids.size());
@@ -142,13 +152,9 @@ Result<VersionInfo> Engine::Apply(const PolicySource& source, const std::string&
   store::PolicyVersionRecord record{0, info.content_hash, author, reason, ToUnixMillis(info.created_at),
                                     json::Serialize(SourceToJson(source))};
   WRIT_ASSIGN_OR_RETURN(info.version, options_.store->AddVersion(record));
-  ledger::Event event;
-  event.kind = ledger::EventKind::kPolicyChanged;
-  event.actor = author;
-  event.policy_set_version = std::to_string(info.version);
-  event.details = json::Object{{"change", "apply"}, {"version", info.version}, {"content_hash", info.content_hash},
-                               {"reason", reason}};
-  WRIT_RETURN_IF_ERROR(RecordEvent(std::move(event)));
+  WRIT_RETURN_IF_ERROR(RecordEvent(PolicyChanged(
+      author, info.version,
+      json::Object{{"change", "apply"}, {"version", info.version}, {"content_hash", info.content_hash}, {"reason", reason}})));
   return info;
 }
 
@@ -163,13 +169,11 @@ Result<std::shared_ptr<const Snapshot>> Engine::CompileValidated(int64_t version
 Result<VersionInfo> Engine::Activate(int64_t version, const std::string& author, const std::string& reason) {
   MutexLock lock(admin_mu_);
   WRIT_ASSIGN_OR_RETURN(const auto compiled, CompileValidated(version));
-  ledger::Event event;
-  event.kind = ledger::EventKind::kPolicyChanged;
-  event.actor = author;
-  event.policy_set_version = std::to_string(version);
-  event.details = json::Object{{"change", "activate"}, {"version", version}, {"previous", active_version()},
-                               {"content_hash", compiled->info.content_hash}, {"reason", reason}};
-  WRIT_RETURN_IF_ERROR(RecordEvent(std::move(event)));
+  WRIT_RETURN_IF_ERROR(RecordEvent(PolicyChanged(author, version,
+                                                 json::Object{{"change", "activate"}, {"version", version},
+                                                              {"previous", active_version()},
+                                                              {"content_hash", compiled->info.content_hash},
+                                                              {"reason", reason}})));
   WRIT_RETURN_IF_ERROR(options_.store->AddActivation({version, author, reason, ToUnixMillis(clock().Now())}));
   active_.store(compiled, std::memory_order_release);
   return compiled->info;
@@ -194,13 +198,11 @@ Result<VersionInfo> Engine::Rollback(const std::string& author, const std::strin
 Result<VersionInfo> Engine::Stage(int64_t version, const std::string& author, const std::string& reason) {
   MutexLock lock(admin_mu_);
   WRIT_ASSIGN_OR_RETURN(auto compiled, CompileValidated(version));
-  ledger::Event event;
-  event.kind = ledger::EventKind::kPolicyChanged;
-  event.actor = author;
-  event.policy_set_version = std::to_string(version);
-  event.details = json::Object{{"change", "stage"}, {"version", version}, {"active", active_version()},
-                               {"content_hash", compiled->info.content_hash}, {"reason", reason}};
-  WRIT_RETURN_IF_ERROR(RecordEvent(std::move(event)));
+  WRIT_RETURN_IF_ERROR(RecordEvent(PolicyChanged(author, version,
+                                                 json::Object{{"change", "stage"}, {"version", version},
+                                                              {"active", active_version()},
+                                                              {"content_hash", compiled->info.content_hash},
+                                                              {"reason", reason}})));
   auto shadow = std::make_shared<Shadow>();
   shadow->snapshot = std::move(compiled);
   shadow->staged_by = author;
@@ -215,16 +217,12 @@ Result<ShadowReport> Engine::Unstage(const std::string& author, const std::strin
   MutexLock lock(admin_mu_);
   ShadowReport report = shadow_report();
   if (!report.staged) return Fail(Code::kFailedPrecondition, "no policy set version is staged");
-  ledger::Event event;
-  event.kind = ledger::EventKind::kPolicyChanged;
-  event.actor = author;
-  event.policy_set_version = std::to_string(report.info.version);
-  event.details = json::Object{{"change", "unstage"},
-                               {"version", report.info.version},
-                               {"agreed", static_cast<int64_t>(report.agreed)},
-                               {"disagreed", static_cast<int64_t>(report.disagreed)},
-                               {"reason", reason}};
-  WRIT_RETURN_IF_ERROR(RecordEvent(std::move(event)));
+  WRIT_RETURN_IF_ERROR(RecordEvent(PolicyChanged(author, report.info.version,
+                                                 json::Object{{"change", "unstage"},
+                                                              {"version", report.info.version},
+                                                              {"agreed", static_cast<int64_t>(report.agreed)},
+                                                              {"disagreed", static_cast<int64_t>(report.disagreed)},
+                                                              {"reason", reason}})));
   shadow_staged_.store(false, std::memory_order_release);
   shadow_.store(nullptr, std::memory_order_release);
   return report;

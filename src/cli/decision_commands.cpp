@@ -177,43 +177,30 @@ void AddPolicy(CLI::App& app, const GlobalOptions& global, Action* action) {
     });
   });
 
-  auto* activate = policy->add_subcommand("activate", "make a stored version the active one");
-  activate->add_option("version", state->version, "version number")->required();
-  activate->add_option("--reason", state->reason, "why (recorded)");
-  activate->callback([state, action, &global]() {
-    *action = MakeDaemonAction(global, [state](Connection& connection) {
-      json::Value body = json::Object{{"reason", state->reason}};
-      return connection.Call("POST", "/v1/policies/" + UrlEncode(state->version) + "/activate", &body);
-    }, PrintVersion);
-  });
-
-  auto* rollback = policy->add_subcommand("rollback", "re-activate the version active before the current one");
-  rollback->add_option("--reason", state->reason, "why (recorded)");
-  rollback->callback([state, action, &global]() {
-    *action = MakeDaemonAction(global, [state](Connection& connection) {
-      json::Value body = json::Object{{"reason", state->reason}};
-      return connection.Call("POST", "/v1/policies/rollback", &body);
-    }, PrintVersion);
-  });
-
-  auto* stage = policy->add_subcommand("stage", "evaluate a stored version beside the active one (shadow), not changing answers");
-  stage->add_option("version", state->version, "version number")->required();
-  stage->add_option("--reason", state->reason, "why (recorded)");
-  stage->callback([state, action, &global]() {
-    *action = MakeDaemonAction(global, [state](Connection& connection) {
-      json::Value body = json::Object{{"reason", state->reason}};
-      return connection.Call("POST", "/v1/policies/" + UrlEncode(state->version) + "/stage", &body);
-    }, PrintShadowReport);
-  });
-
-  auto* unstage = policy->add_subcommand("unstage", "stop shadow evaluation and print its final report");
-  unstage->add_option("--reason", state->reason, "why (recorded)");
-  unstage->callback([state, action, &global]() {
-    *action = MakeDaemonAction(global, [state](Connection& connection) {
-      json::Value body = json::Object{{"reason", state->reason}};
-      return connection.Call("POST", "/v1/policies/unstage", &body);
-    }, PrintShadowReport);
-  });
+  // The version changes: POST {"reason"} to /v1/policies/<version>/<verb>, or /v1/policies/<verb>.
+  struct Change {
+    const char* name;
+    const char* help;
+    bool takes_version;
+    void (*print)(std::ostream&, const json::Value&);
+  };
+  for (const Change& change : {Change{"activate", "make a stored version the active one", true, PrintVersion},
+                               Change{"rollback", "re-activate the version active before the current one", false, PrintVersion},
+                               Change{"stage", "evaluate a stored version beside the active one (shadow), not changing answers",
+                                      true, PrintShadowReport},
+                               Change{"unstage", "stop shadow evaluation and print its final report", false, PrintShadowReport}}) {
+    auto* command = policy->add_subcommand(change.name, change.help);
+    if (change.takes_version) command->add_option("version", state->version, "version number")->required();
+    command->add_option("--reason", state->reason, "why (recorded)");
+    command->callback([state, action, &global, change]() {
+      *action = MakeDaemonAction(global, [state, change](Connection& connection) {
+        json::Value body = json::Object{{"reason", state->reason}};
+        const std::string path = change.takes_version ? "/v1/policies/" + UrlEncode(state->version) + "/" + change.name
+                                                      : std::string("/v1/policies/") + change.name;
+        return connection.Call("POST", path, &body);
+      }, change.print);
+    });
+  }
 
   auto* report = policy->add_subcommand("shadow-report", "how often the staged version agreed with the active one");
   report->callback([action, &global]() {

@@ -43,13 +43,17 @@ Result<std::string> RequireAdmin(const Request& request, const AdminAccess& acce
 Result<std::string> AuthorizeAdmin(const Request& request, const AdminAccess& access, identity::Registry& registry,
                                    const AdminAction& what) {
   WRIT_ASSIGN_OR_RETURN(std::string author, RequireAdmin(request, access, registry));
+  WRIT_RETURN_IF_ERROR(AuthorizeAdminAs(author, access, what));
+  return author;
+}
+
+Status AuthorizeAdminAs(const std::string& author, const AdminAccess& access, const AdminAction& what) {
   const authz::AdminGuard* guard = access.guard;
   if (guard == nullptr) {
     WRIT_ASSIGN_OR_RETURN(guard, DefaultGuard());
   }
-  WRIT_RETURN_IF_ERROR(guard->Authorize({.name = author, .is_human = author.rfind("uid:", 0) != 0, .is_administrator = true},
-                                        what.action, what.resource, what.context));
-  return author;
+  return guard->Authorize({.name = author, .is_human = author.rfind("uid:", 0) != 0, .is_administrator = true},
+                          what.action, what.resource, what.context);
 }
 
 }  // namespace writ::server

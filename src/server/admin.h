@@ -46,5 +46,9 @@ struct AdminAction {
 // Errors: kPermissionDenied from either step; the policy denial names the determining policies.
 Result<std::string> AuthorizeAdmin(const Request& request, const AdminAccess& access, identity::Registry& registry,
                                    const AdminAction& what);
+// The second step alone, for `author` as returned by RequireAdmin (when the route must read the
+// request between the two steps). Errors: kPermissionDenied; kInternal if the default policies do
+// not compile.
+Status AuthorizeAdminAs(const std::string& author, const AdminAccess& access, const AdminAction& what);
 
 }  // namespace writ::server

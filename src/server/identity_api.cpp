@@ -70,10 +70,12 @@ class IdentityApi {
   IdentityApi(Registry& registry, const AdminAccess& access) : registry_(registry), access_(access) {}
 
   Result<Response> Create(const Request& request) {
+    // Administrators only before the body is read; then the policies, which see the new identity.
+    WRIT_ASSIGN_OR_RETURN(const std::string author, RequireAdmin(request, access_, registry_));
     WRIT_ASSIGN_OR_RETURN(const json::Value body, ParseJsonBody(request));
     WRIT_ASSIGN_OR_RETURN(const ChangeRequest change, SplitChangeRequest(body));
     WRIT_ASSIGN_OR_RETURN(identity::Identity spec, identity::ParseCreateRequest(change.fields));
-    WRIT_ASSIGN_OR_RETURN(const std::string author, Admin(request, "identity:create", spec.kind, spec.name));
+    WRIT_RETURN_IF_ERROR(AuthorizeAdminAs(author, access_, {"identity:create", kResource, Target(spec.kind, spec.name)}));
     WRIT_ASSIGN_OR_RETURN(const identity::Identity created, registry_.CreateIdentity(std::move(spec), {author, change.reason}));
     return JsonResponse(201, identity::ToJson(created));
   }
@@ -161,8 +163,10 @@ class IdentityApi {
  private:
   // The admin check for `action` on the identity `kind`/`name` (context `kind`, `name`). Returns the author.
   Result<std::string> Admin(const Request& request, std::string_view action, Kind kind, std::string_view name) {
-    return AuthorizeAdmin(request, access_, registry_,
-                          {action, kResource, json::Object{{"kind", identity::KindName(kind)}, {"name", name}}});
+    return AuthorizeAdmin(request, access_, registry_, {action, kResource, Target(kind, name)});
+  }
+  static json::Value Target(Kind kind, std::string_view name) {
+    return json::Object{{"kind", identity::KindName(kind)}, {"name", name}};
   }
 
   Registry& registry_;

@@ -18,9 +18,9 @@ using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 using testing::World;
 
-const cedar::EntityUid kBot{"Writ::Agent", "triage-bot"};
-const cedar::EntityUid kCall{"Writ::Action", "mcp:call"};
-const cedar::EntityUid kRead{"Writ::Tool", "github/read"};
+using testing::kBot;
+using testing::kCall;
+using testing::kRead;
 const cedar::EntityUid kWrite{"Writ::Tool", "github/write"};
 
 constexpr std::string_view kActive = R"(
