@@ -1,5 +1,7 @@
 // Governance of the decision service: shadow evaluation of a staged policy set, the admin policy
 // set (denials with their policies, recorded), and AuthZEN search over registry identities.
+#include <map>
+
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -159,6 +161,27 @@ TEST_F(ShadowTest, RecentDisagreementsAreBounded) {
   const ShadowReport report = world_.engine->shadow_report();
   EXPECT_EQ(report.disagreed, kShadowRecentKept + 5);
   EXPECT_EQ(report.recent.size(), kShadowRecentKept);
+}
+
+// ---- the data model: what policies see of a registry agent (DESIGN.md) ----
+
+TEST(DataModelTest, AgentAttributesAndGroupsReachCedar) {
+  World world;
+  world.AddHuman("alice");
+  world.AddGroup("sre");
+  world.AddAgent("triage-bot", "alice");
+  identity::IdentityPatch patch;
+  patch.tier = identity::Tier::kMedium;
+  patch.labels = std::map<std::string, std::string>{{"team", "sre"}};
+  patch.max_ttl = std::chrono::seconds(600);
+  patch.groups = std::vector<std::string>{"sre"};
+  ASSERT_THAT(world.registry->Update(identity::Kind::kAgent, "triage-bot", patch, {"t", ""}), IsOk());
+  world.Activate(R"(@id("all-attributes") permit (principal in Writ::Group::"sre", action, resource) when {
+    principal.owner == Writ::Human::"alice" && principal.tier == "medium" && principal.state == "active" &&
+    principal.labels.team == "sre" && principal.max_ttl == 600 && principal.name == "triage-bot" };)");
+  const DecisionResult result = world.Decide(kBot, kCall, kRead);
+  EXPECT_EQ(result.outcome, Outcome::kAllow) << (result.errors.empty() ? result.reason : result.errors[0]);
+  EXPECT_THAT(result.policy_ids, ElementsAre("all-attributes"));
 }
 
 // ---- the admin policy set ----
