@@ -139,6 +139,8 @@ permit (principal in Writ::Group::"administrators", action, resource);
 forbid (principal == Writ::Human::"bob", action == Writ::Action::"identity:revoke", resource);
 @id("no-key-rotation")
 forbid (principal, action == Writ::Action::"keys:rotate", resource);
+@id("no-admin-issue")
+forbid (principal, action == Writ::Action::"token:issue", resource) when { context.agent == "bot" };
 )";
   RunningWritd writd(data);
   ASSERT_TRUE(writd.Start()) << "writd did not start";
@@ -167,6 +169,14 @@ forbid (principal, action == Writ::Action::"keys:rotate", resource);
   ASSERT_THAT(keys, IsOk());
   EXPECT_EQ(keys->status, 200);  // reading keys is still allowed
 
+  auto issue = client.Request("POST", "/v1/token", json::Value(json::Object{{"agent", "bot"}}));
+  ASSERT_THAT(issue, IsOk());
+  EXPECT_EQ(issue->status, 403);
+  EXPECT_THAT(issue->body, HasSubstr("no-admin-issue"));
+  auto revoke_tokens = client.Request("POST", "/v1/revoke", json::Value(json::Object{{"agent", "bot"}}));
+  ASSERT_THAT(revoke_tokens, IsOk());
+  EXPECT_EQ(revoke_tokens->status, 200) << revoke_tokens->body;  // token:revoke is not forbidden
+
   auto events = writ("-o json audit query --kind decision");
   ASSERT_EQ(events.exit_code, 0) << events.output;
   const json::Value parsed = json::Parse(events.output).value();
@@ -178,7 +188,8 @@ forbid (principal, action == Writ::Action::"keys:rotate", resource);
   }
   EXPECT_THAT(denied, ::testing::UnorderedElementsAre(R"(Writ::Action::"identity:revoke" ["bob-may-not-revoke"])",
                                              R"(Writ::Action::"identity:revoke" ["bob-may-not-revoke"])",
-                                             R"(Writ::Action::"keys:rotate" ["no-key-rotation"])"));
+                                             R"(Writ::Action::"keys:rotate" ["no-key-rotation"])",
+                                             R"(Writ::Action::"token:issue" ["no-admin-issue"])"));
 }
 
 TEST(CliWithoutDaemonTest, SaysWritdIsNotRunningInOneSentence) {
