@@ -522,6 +522,8 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
   upstream.expires_after(options_.upstream_connect_timeout);
   co_await upstream.async_connect(upstream_endpoints_, asio::redirect_error(use_awaitable, error));
   if (!error) {
+    beast::error_code ignored;
+    upstream.socket().set_option(tcp::no_delay(true), ignored);
     upstream.expires_after(options_.upstream_answer_timeout);
     co_await bhttp::async_write(upstream, out, asio::redirect_error(use_awaitable, error));
   }
