@@ -50,6 +50,9 @@ constexpr size_t kMaxHeaderBytes = 16 << 10;
 constexpr size_t kReadChunk = 16 << 10;
 constexpr size_t kMaxJsonDepth = 128;
 constexpr size_t kMaxSessionIdBytes = 256;
+constexpr size_t kMaxIdleUpstreams = 32;
+// Node's default keepAliveTimeout is 5 s: reuse a connection only well within it.
+constexpr std::chrono::milliseconds kUpstreamIdleReuse{2'000};
 constexpr std::string_view kSessionHeader = "MCP-Session-Id";
 constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
 
@@ -219,6 +222,9 @@ class HttpProxy::Impl {
                             std::move(headers));
   }
   void FailExpected(Expected& expected);
+  // Idle upstream connections, touched only on the I/O thread (so without a lock).
+  std::unique_ptr<beast::tcp_stream> TakeIdleUpstream();
+  void KeepIdleUpstream(std::unique_ptr<beast::tcp_stream> upstream, bool keep_alive, const beast::flat_buffer& buffer);
 
   bool HostAllowed(std::string_view host) const;
   bool OriginAllowed(std::string_view origin) const;
@@ -241,6 +247,12 @@ class HttpProxy::Impl {
   asio::io_context ioc_{1};
   std::optional<tcp::acceptor> acceptor_;
   std::thread io_thread_;
+
+  struct IdleUpstream {
+    std::unique_ptr<beast::tcp_stream> stream;
+    SteadyClock::time_point since;
+  };
+  std::vector<IdleUpstream> idle_upstreams_;
 
   std::mutex sessions_mu_;
   std::unordered_map<std::string, SessionOwner> sessions_;
@@ -496,6 +508,23 @@ awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const Cli
   co_return co_await Relay(client, request, agent, request.body(), std::move(expected));
 }
 
+std::unique_ptr<beast::tcp_stream> HttpProxy::Impl::TakeIdleUpstream() {
+  while (!idle_upstreams_.empty()) {
+    IdleUpstream idle = std::move(idle_upstreams_.back());
+    idle_upstreams_.pop_back();
+    if (SteadyClock::now() - idle.since < kUpstreamIdleReuse) return std::move(idle.stream);
+  }
+  return nullptr;
+}
+
+void HttpProxy::Impl::KeepIdleUpstream(std::unique_ptr<beast::tcp_stream> upstream, bool keep_alive,
+                                       const beast::flat_buffer& buffer) {
+  // Bytes past the answer would belong to no request: such a connection is not reused.
+  if (!keep_alive || buffer.size() != 0 || stopping_ || idle_upstreams_.size() >= kMaxIdleUpstreams) return;
+  upstream->expires_never();
+  idle_upstreams_.push_back({std::move(upstream), SteadyClock::now()});
+}
+
 void HttpProxy::Impl::FailExpected(Expected& expected) {
   if (expected.kind != Expected::Kind::kCall || expected.answered) return;
   expected.answered = true;
@@ -513,26 +542,44 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
     if (!value.empty()) out.set(beast::string_view(name.data(), name.size()), beast::string_view(value.data(), value.size()));
   }
   out.body() = std::move(body);
-  out.keep_alive(false);
+  out.keep_alive(true);
   out.prepare_payload();
   const json::Value& reply_id = expected.id;
 
-  beast::tcp_stream upstream(ioc_);
+  // A kept-alive connection from an earlier answer when there is one. If it fails before any
+  // answer byte (the server closed it while idle), the request goes once more on a new connection:
+  // a server that closed an idle connection has not read the request.
+  std::unique_ptr<beast::tcp_stream> upstream = TakeIdleUpstream();
+  bool reused = upstream != nullptr;
   beast::error_code error;
-  upstream.expires_after(options_.upstream_connect_timeout);
-  co_await upstream.async_connect(upstream_endpoints_, asio::redirect_error(use_awaitable, error));
-  if (!error) {
-    beast::error_code ignored;
-    upstream.socket().set_option(tcp::no_delay(true), ignored);
-    upstream.expires_after(options_.upstream_answer_timeout);
-    co_await bhttp::async_write(upstream, out, asio::redirect_error(use_awaitable, error));
-  }
   beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::buffer_body> parser;
-  parser.header_limit(kMaxHeaderBytes);
-  parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // bounded per message below
-  expected.forwarded = SteadyClock::now();
-  if (!error) co_await bhttp::async_read_header(upstream, buffer, parser, asio::redirect_error(use_awaitable, error));
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> parsing;
+  while (true) {
+    error = {};
+    if (!upstream) {
+      upstream = std::make_unique<beast::tcp_stream>(ioc_);
+      upstream->expires_after(options_.upstream_connect_timeout);
+      co_await upstream->async_connect(upstream_endpoints_, asio::redirect_error(use_awaitable, error));
+      beast::error_code ignored;
+      if (!error) upstream->socket().set_option(tcp::no_delay(true), ignored);
+    }
+    if (!error) {
+      upstream->expires_after(options_.upstream_answer_timeout);
+      co_await bhttp::async_write(*upstream, out, asio::redirect_error(use_awaitable, error));
+    }
+    buffer.clear();
+    parsing.emplace();
+    parsing->header_limit(kMaxHeaderBytes);
+    parsing->body_limit(std::numeric_limits<std::uint64_t>::max());  // bounded per message below
+    expected.forwarded = SteadyClock::now();
+    if (!error) {
+      co_await bhttp::async_read_header(*upstream, buffer, *parsing, asio::redirect_error(use_awaitable, error));
+    }
+    if (!error || !reused) break;
+    upstream.reset();
+    reused = false;
+  }
+  auto& parser = *parsing;
   if (error) {
     log::Warn("mcp upstream unreachable", {{"upstream", upstream_.host_header}, {"error", error.message()}});
     FailExpected(expected);
@@ -560,9 +607,10 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
   const std::string content_type(type_field.data(), type_field.size());
 
   if (status == 200 && StartsWithIgnoreCase(content_type, "text/event-stream")) {
-    const bool keep = co_await RelaySse(client, request, upstream, buffer, parser, agent, expected,
+    const bool keep = co_await RelaySse(client, request, *upstream, buffer, parser, agent, expected,
                                         answered_session.empty() ? std::string_view(session) : answered_session);
     FailExpected(expected);
+    if (parser.is_done()) KeepIdleUpstream(std::move(upstream), parser.get().keep_alive(), buffer);
     co_return keep;
   }
   // Anything else is read whole (bounded), screened when it is JSON, and relayed.
@@ -571,7 +619,7 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
-    co_await bhttp::async_read(upstream, buffer, parser, asio::redirect_error(use_awaitable, error));
+    co_await bhttp::async_read(*upstream, buffer, parser, asio::redirect_error(use_awaitable, error));
     if (error == bhttp::error::need_buffer) error = {};
     if (error) break;
     answer.append(chunk.data(), chunk.size() - parser.get().body().size);
@@ -586,6 +634,7 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
                                             error.message());
     co_return co_await SendError(client, request, 502, reply_id, kJsonRpcInternalError, std::move(message));
   }
+  if (parser.is_done()) KeepIdleUpstream(std::move(upstream), parser.get().keep_alive(), buffer);
   if (StartsWithIgnoreCase(content_type, "application/json") && !answer.empty()) {
     if (auto screened = co_await Screen(answer, agent, expected)) answer = std::move(*screened);
   }
