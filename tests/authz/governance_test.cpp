@@ -186,8 +186,8 @@ TEST(DataModelTest, AgentAttributesAndGroupsReachCedar) {
 
 // ---- the admin policy set ----
 
-constexpr AdminCaller kAlice{.name = "alice", .is_human = true, .is_administrator = true};
-constexpr AdminCaller kBob{.name = "bob", .is_human = true, .is_administrator = true};
+const AdminCaller kAlice{.name = "alice", .is_human = true, .is_administrator = true};
+const AdminCaller kBob{.name = "bob", .is_human = true, .is_administrator = true};
 
 TEST(AdminPolicyTest, ForbidIdentityRevokeToOneHumanIsEnforcedAndRecorded) {
   testing::FakeRecorder recorder;
