@@ -212,6 +212,16 @@ forbid (principal == Writ::Human::"bob", action == Writ::Action::"identity:revok
   EXPECT_EQ(event.details.Find("context")->Find("name")->as_string(), "triage-bot");
 }
 
+TEST(AdminPolicyTest, AHumansRegistryGroupsAreParents) {
+  auto guard = AdminGuard::Create(std::string(kDefaultAdminPolicies) + R"(
+@id("only-security-rotates")
+forbid (principal, action == Writ::Action::"keys:rotate", resource) unless { principal in Writ::Group::"security" };)").value();
+  AdminCaller carol{.name = "carol", .is_human = true, .is_administrator = true, .groups = {"security"}};
+  EXPECT_THAT(guard->Authorize(carol, "keys:rotate", "keys"), IsOk());
+  EXPECT_THAT(guard->Authorize(kBob, "keys:rotate", "keys"),
+              FailsWith(Code::kPermissionDenied, HasSubstr("only-security-rotates")));
+}
+
 TEST(AdminPolicyTest, PoliciesSeeTheTargetIdentity) {
   auto guard = AdminGuard::Create(std::string(kDefaultAdminPolicies) + R"(
 @id("humans-are-not-retired-here")
