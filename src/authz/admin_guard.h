@@ -1,7 +1,8 @@
 // Self-governed administration: writd's admin routes ask this guard, a Cedar policy set of its own,
 // whether the caller may do an administrative action (`Writ::Action::"policy:activate"`, ...).
 // The caller is `Writ::Human::"<name>"` when the uid maps to a human, else `Writ::LocalUser::"<uid>"`;
-// callers that are configured administrators are members of `Writ::Group::"administrators"`.
+// callers that are configured administrators are members of `Writ::Group::"administrators"`, and a
+// human is also a member of its registry groups.
 // The shipped default lets the local administrators do everything, and nobody else anything.
 // Actions and resources: docs/authzen.md ("Self-governed administration"). Denials are recorded
 // (a `decision` event with the determining policy ids) when a Recorder is given.
@@ -11,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "authz/engine.h"
 #include "authz/policy_set.h"
@@ -26,6 +28,7 @@ struct AdminCaller {
   std::string name;            // a human's name, or "uid:<n>"
   bool is_human = false;       // name is a registered human
   bool is_administrator = false;  // a configured administrator uid
+  std::vector<std::string> groups;  // a human's registry groups: parents `Writ::Group::"<g>"`
 };
 
 class AdminGuard {

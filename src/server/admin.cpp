@@ -43,17 +43,25 @@ Result<std::string> RequireAdmin(const Request& request, const AdminAccess& acce
 Result<std::string> AuthorizeAdmin(const Request& request, const AdminAccess& access, identity::Registry& registry,
                                    const AdminAction& what) {
   WRIT_ASSIGN_OR_RETURN(std::string author, RequireAdmin(request, access, registry));
-  WRIT_RETURN_IF_ERROR(AuthorizeAdminAs(author, access, what));
+  WRIT_RETURN_IF_ERROR(AuthorizeAdminAs(author, access, registry, what));
   return author;
 }
 
-Status AuthorizeAdminAs(const std::string& author, const AdminAccess& access, const AdminAction& what) {
+Status AuthorizeAdminAs(const std::string& author, const AdminAccess& access, identity::Registry& registry,
+                        const AdminAction& what) {
   const authz::AdminGuard* guard = access.guard;
   if (guard == nullptr) {
     WRIT_ASSIGN_OR_RETURN(guard, DefaultGuard());
   }
-  return guard->Authorize({.name = author, .is_human = author.rfind("uid:", 0) != 0, .is_administrator = true},
-                          what.action, what.resource, what.context);
+  authz::AdminCaller caller{.name = author, .is_human = author.rfind("uid:", 0) != 0, .is_administrator = true};
+  if (caller.is_human) {
+    // The human's groups let admin policies say `principal in Writ::Group::"security"`. Fail closed:
+    // without them a permit on a group could not apply, but a forbid on one could be missed.
+    auto human = registry.Get(identity::Kind::kHuman, author);
+    if (!human) return Fail(Code::kPermissionDenied, fmt::format("cannot read the groups of `{}`: {}", author, human.error().message));
+    caller.groups = human->groups;
+  }
+  return guard->Authorize(caller, what.action, what.resource, what.context);
 }
 
 }  // namespace writ::server

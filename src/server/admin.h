@@ -49,6 +49,7 @@ Result<std::string> AuthorizeAdmin(const Request& request, const AdminAccess& ac
 // The second step alone, for `author` as returned by RequireAdmin (when the route must read the
 // request between the two steps). Errors: kPermissionDenied; kInternal if the default policies do
 // not compile.
-Status AuthorizeAdminAs(const std::string& author, const AdminAccess& access, const AdminAction& what);
+Status AuthorizeAdminAs(const std::string& author, const AdminAccess& access, identity::Registry& registry,
+                        const AdminAction& what);
 
 }  // namespace writ::server

@@ -75,7 +75,7 @@ class IdentityApi {
     WRIT_ASSIGN_OR_RETURN(const json::Value body, ParseJsonBody(request));
     WRIT_ASSIGN_OR_RETURN(const ChangeRequest change, SplitChangeRequest(body));
     WRIT_ASSIGN_OR_RETURN(identity::Identity spec, identity::ParseCreateRequest(change.fields));
-    WRIT_RETURN_IF_ERROR(AuthorizeAdminAs(author, access_, {"identity:create", kResource, Target(spec.kind, spec.name)}));
+    WRIT_RETURN_IF_ERROR(AuthorizeAdminAs(author, access_, registry_, {"identity:create", kResource, Target(spec.kind, spec.name)}));
     WRIT_ASSIGN_OR_RETURN(const identity::Identity created, registry_.CreateIdentity(std::move(spec), {author, change.reason}));
     return JsonResponse(201, identity::ToJson(created));
   }

@@ -186,8 +186,8 @@ TEST(DataModelTest, AgentAttributesAndGroupsReachCedar) {
 
 // ---- the admin policy set ----
 
-constexpr AdminCaller kAlice{.name = "alice", .is_human = true, .is_administrator = true};
-constexpr AdminCaller kBob{.name = "bob", .is_human = true, .is_administrator = true};
+const AdminCaller kAlice{.name = "alice", .is_human = true, .is_administrator = true};
+const AdminCaller kBob{.name = "bob", .is_human = true, .is_administrator = true};
 
 TEST(AdminPolicyTest, ForbidIdentityRevokeToOneHumanIsEnforcedAndRecorded) {
   testing::FakeRecorder recorder;
@@ -210,6 +210,16 @@ forbid (principal == Writ::Human::"bob", action == Writ::Action::"identity:revok
   EXPECT_EQ(event.resource, R"(Writ::Admin::"identities")");
   EXPECT_THAT(event.policy_ids, ElementsAre("bob-may-not-revoke"));
   EXPECT_EQ(event.details.Find("context")->Find("name")->as_string(), "triage-bot");
+}
+
+TEST(AdminPolicyTest, AHumansRegistryGroupsAreParents) {
+  auto guard = AdminGuard::Create(std::string(kDefaultAdminPolicies) + R"(
+@id("only-security-rotates")
+forbid (principal, action == Writ::Action::"keys:rotate", resource) unless { principal in Writ::Group::"security" };)").value();
+  AdminCaller carol{.name = "carol", .is_human = true, .is_administrator = true, .groups = {"security"}};
+  EXPECT_THAT(guard->Authorize(carol, "keys:rotate", "keys"), IsOk());
+  EXPECT_THAT(guard->Authorize(kBob, "keys:rotate", "keys"),
+              FailsWith(Code::kPermissionDenied, HasSubstr("only-security-rotates")));
 }
 
 TEST(AdminPolicyTest, PoliciesSeeTheTargetIdentity) {
