@@ -21,6 +21,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
@@ -143,12 +144,8 @@ bool IsVisibleAscii(std::string_view text) {
 }
 
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (size_t index = 0; index < prefix.size(); ++index) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(text[index]) != lower(prefix[index])) return false;
-  }
-  return true;
+  return text.size() >= prefix.size() &&
+         beast::iequals(beast::string_view(text.data(), prefix.size()), beast::string_view(prefix.data(), prefix.size()));
 }
 
 // Runs blocking `work` on `pool` and resumes the calling coroutine on its own executor.
