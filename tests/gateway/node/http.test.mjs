@@ -203,6 +203,23 @@ describe('writ mcp --listen (Streamable HTTP) with the real writd', { skip: !wri
     assert.deepEqual(withoutWritMeta(await call), await direct.client.callTool(args));
   });
 
+  test('a client that hangs up while its call waits for approval abandons the call', async () => {
+    const controller = new AbortController();
+    const headers = { Authorization: `Bearer ${token}`, 'MCP-Session-Id': through.transport.sessionId,
+      'MCP-Protocol-Version': '2025-11-25', 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };
+    const waiting = fetch(proxyUrl, { method: 'POST', headers, signal: controller.signal, body: JSON.stringify(
+      { jsonrpc: '2.0', id: 77, method: 'tools/call', params: { name: 'get-annotated-message', arguments: { messageType: 'debug' } } }) });
+    await sleep(300);
+    controller.abort();
+    await assert.rejects(waiting);
+    let logged = false;
+    for (let i = 0; i < 60 && !logged; i++) {
+      await sleep(50);
+      logged = proxy.output().includes('tools/call abandoned while waiting for approval');
+    }
+    assert.ok(logged, 'the proxy gave up the call');
+  });
+
   test('progress notifications stream through (SSE relayed event by event)', async () => {
     const args = { name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 3 } };
     const progress = [];
