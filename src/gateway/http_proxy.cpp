@@ -5,6 +5,7 @@
 #include "gateway/http_proxy.h"
 
 #include <atomic>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
@@ -143,12 +145,8 @@ bool IsVisibleAscii(std::string_view text) {
 }
 
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (size_t index = 0; index < prefix.size(); ++index) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(text[index]) != lower(prefix[index])) return false;
-  }
-  return true;
+  return text.size() >= prefix.size() &&
+         beast::iequals(beast::string_view(text.data(), prefix.size()), beast::string_view(prefix.data(), prefix.size()));
 }
 
 // Runs blocking `work` on `pool` and resumes the calling coroutine on its own executor.
@@ -158,6 +156,34 @@ awaitable<std::invoke_result_t<Work&>> Offload(asio::thread_pool& pool, Work wor
   co_return co_await asio::co_spawn(
       pool.get_executor(), [work = std::move(work)]() mutable -> awaitable<Value> { co_return work(); }, use_awaitable);
 }
+
+// While it lives, runs `on_hangup` on the I/O thread if the client's socket turns readable: a client
+// sends nothing while it waits for an answer (no pipelining from MCP clients), so that means it hung up.
+class HangupWatch {
+ public:
+  HangupWatch(asio::io_context& ioc, beast::tcp_stream& client, std::function<void()> on_hangup)
+      : client_(client), active_(std::make_shared<bool>(true)) {
+    asio::co_spawn(
+        ioc,
+        [&client, active = active_, on_hangup = std::move(on_hangup)]() -> awaitable<void> {
+          beast::error_code ignored;
+          co_await client.socket().async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ignored));
+          if (*active) on_hangup();  // after the guard is gone, neither `client` nor the callback is touched
+        },
+        asio::detached);
+  }
+  HangupWatch(const HangupWatch&) = delete;
+  HangupWatch& operator=(const HangupWatch&) = delete;
+  ~HangupWatch() {
+    *active_ = false;
+    beast::error_code ignored;
+    client_.socket().cancel(ignored);  // completes the wait; nothing else is pending on the client then
+  }
+
+ private:
+  beast::tcp_stream& client_;
+  std::shared_ptr<bool> active_;
+};
 
 // The response the proxy expects on one POST's answer, to intercept it.
 struct Expected {
@@ -494,10 +520,19 @@ awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const Cli
     if (method->as_string() == "tools/call") {
       CallCheck check = co_await Offload(decision_pool_, [&] { return interceptor_.CheckCall(agent, message, *id); });
       if (check.next == CallCheck::Next::kAwaitApproval) {
-        auto waited = co_await Offload(approval_pool_, [&] {
-          return interceptor_.AwaitApproval(std::move(check), *id, [this] { return stopping_.load(); });
-        });
-        if (!waited) co_return false;  // stopping
+        // A client that gives up waiting (closes its connection) must not have the call run once granted.
+        auto gone = std::make_shared<std::atomic<bool>>(false);
+        std::optional<CallCheck> waited;
+        {
+          const HangupWatch watch(ioc_, client, [gone] { *gone = true; });
+          waited = co_await Offload(approval_pool_, [&] {
+            return interceptor_.AwaitApproval(std::move(check), *id, [this, gone] { return stopping_.load() || gone->load(); });
+          });
+        }
+        if (!waited) {
+          log::Info("tools/call abandoned while waiting for approval", {{"agent", agent}});
+          co_return false;
+        }
         check = std::move(*waited);
       }
       if (check.next != CallCheck::Next::kForward) co_return co_await Send(client, request, 200, std::move(check.reply));
@@ -660,26 +695,11 @@ awaitable<bool> HttpProxy::Impl::RelaySse(beast::tcp_stream& client, const Clien
   co_await bhttp::async_write_header(client, serializer, asio::redirect_error(use_awaitable, error));
   if (error) co_return false;
   upstream.expires_never();  // a stream may stay quiet for long; the client's disconnect ends it
-  // The client sends nothing while it reads this answer, so its socket turning readable means it
-  // hung up: close the upstream stream then, rather than at the next event (which may never come).
-  auto relaying = std::make_shared<bool>(true);
-  asio::co_spawn(
-      ioc_,
-      [&client, &upstream, relaying]() -> awaitable<void> {
-        beast::error_code ignored;
-        co_await client.socket().async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ignored));
-        if (*relaying) upstream.socket().close(ignored);
-      },
-      asio::detached);
-  struct StopWatching {
-    beast::tcp_stream& client;
-    std::shared_ptr<bool> relaying;
-    ~StopWatching() {
-      *relaying = false;
-      beast::error_code ignored;
-      client.socket().cancel(ignored);
-    }
-  } stop_watching{client, relaying};
+  // Close the upstream stream when the client hangs up, not at the next event (which may never come).
+  const HangupWatch watch(ioc_, client, [&upstream] {
+    beast::error_code ignored;
+    upstream.socket().close(ignored);
+  });
   std::string pending;
   std::vector<char> chunk(kReadChunk);
   bool upstream_ok = true;

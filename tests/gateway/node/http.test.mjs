@@ -26,6 +26,21 @@ permit (principal == Writ::Agent::"http-bot", action == Writ::Action::"mcp:call"
 when { resource in [Writ::Tool::"everything/echo", Writ::Tool::"everything/get-sum",
                     Writ::Tool::"everything/trigger-long-running-operation"] };
 
+@id("http-bot-annotated-needs-approval")
+@approval("required")
+permit (principal == Writ::Agent::"http-bot", action == Writ::Action::"mcp:call",
+        resource == Writ::Tool::"everything/get-annotated-message");
+
+// Listing it must not ask a human (tools/list is decided with context {"tools_list": true}).
+@id("http-bot-lists-annotated")
+permit (principal == Writ::Agent::"http-bot", action == Writ::Action::"mcp:call",
+        resource == Writ::Tool::"everything/get-annotated-message")
+when { context has tools_list };
+
+@id("humans-decide-approvals")
+permit (principal is Writ::Human, action in [Writ::Action::"approval:grant", Writ::Action::"approval:deny"],
+        resource is Writ::Approval);
+
 @id("no-env")
 forbid (principal, action == Writ::Action::"mcp:call", resource == Writ::Tool::"everything/get-env");
 `;
@@ -155,7 +170,7 @@ describe('writ mcp --listen (Streamable HTTP) with the real writd', { skip: !wri
     const all = (await direct.client.listTools()).tools.map((t) => t.name);
     assert.ok(all.includes('get-env') && all.length > 3, all.join(','));
     const shown = (await through.client.listTools()).tools.map((t) => t.name).sort();
-    assert.deepEqual(shown, ['echo', 'get-sum', 'trigger-long-running-operation']);
+    assert.deepEqual(shown, ['echo', 'get-annotated-message', 'get-sum', 'trigger-long-running-operation']);
   });
 
   test('a forbidden call gets -32001 with the reason and the policy, and never reaches the server', async () => {
@@ -168,6 +183,41 @@ describe('writ mcp --listen (Streamable HTTP) with the real writd', { skip: !wri
     });
     await assert.rejects(through.client.callTool({ name: 'get-tiny-image', arguments: {} }),
       (error) => error instanceof McpError && error.code === -32001);
+  });
+
+  test('a call that needs approval waits on its POST until `writ approvals grant` releases it', async () => {
+    const pendingIds = async () => (JSON.parse(await writ('-o', 'json', 'approvals', 'list', '--state', 'pending')).approvals ?? [])
+      .filter((a) => String(a.resource).includes('everything/get-annotated-message')).map((a) => a.id);
+    const before = new Set(await pendingIds());
+    const args = { name: 'get-annotated-message', arguments: { messageType: 'success' } };
+    let settled = false;
+    const call = through.client.callTool(args).finally(() => { settled = true; });
+    let id;
+    for (let i = 0; i < 200 && !id; i++) {
+      await sleep(50);
+      id = (await pendingIds()).find((candidate) => !before.has(candidate));
+    }
+    assert.ok(id, 'a pending approval request');
+    assert.equal(settled, false);
+    await writ('approvals', 'grant', id, '--reason', 'http e2e');
+    assert.deepEqual(withoutWritMeta(await call), await direct.client.callTool(args));
+  });
+
+  test('a client that hangs up while its call waits for approval abandons the call', async () => {
+    const controller = new AbortController();
+    const headers = { Authorization: `Bearer ${token}`, 'MCP-Session-Id': through.transport.sessionId,
+      'MCP-Protocol-Version': '2025-11-25', 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };
+    const waiting = fetch(proxyUrl, { method: 'POST', headers, signal: controller.signal, body: JSON.stringify(
+      { jsonrpc: '2.0', id: 77, method: 'tools/call', params: { name: 'get-annotated-message', arguments: { messageType: 'debug' } } }) });
+    await sleep(300);
+    controller.abort();
+    await assert.rejects(waiting);
+    let logged = false;
+    for (let i = 0; i < 60 && !logged; i++) {
+      await sleep(50);
+      logged = proxy.output().includes('tools/call abandoned while waiting for approval');
+    }
+    assert.ok(logged, 'the proxy gave up the call');
   });
 
   test('progress notifications stream through (SSE relayed event by event)', async () => {
