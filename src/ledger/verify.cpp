@@ -17,6 +17,7 @@ namespace {
 
 constexpr size_t kSegmentsInFlight = 4;  // read ahead of hashing; bounds memory to ~4 segments
 constexpr size_t kBlocksPerRead = 256;
+constexpr uint64_t kCopyWindow = 1 << 16;  // leaf-hash copies read at once (2 MiB)
 
 struct SignedSize {
   uint64_t size;
@@ -101,7 +102,8 @@ class SegmentQueue {
 // hash of the event before, which the hashing stage checks), and the query index of each block.
 class Reader {
  public:
-  Reader(store::LedgerStore& store, SegmentQueue& queue) : store_(store), queue_(queue) {}
+  Reader(store::LedgerStore& store, SegmentQueue& queue, uint64_t total)
+      : store_(store), queue_(queue), total_(total) {}
 
   void Run() {
     Status status = Loop();
@@ -144,7 +146,13 @@ class Reader {
         return Ok();
       }
       bool stop = false;
-      for (uint64_t i = 0; i < segment->count && !stop; ++i) stop = !CheckEvent(*segment, i);
+      for (uint64_t i = 0; i < segment->count && !stop; ++i) {
+        stop = !CheckEvent(*segment, i) || !CheckLeafCopy(*segment, i);
+      }
+      if (error_) {
+        queue_.Release(segment);
+        return Ok();
+      }
       next = segment->first + segment->count;
       queue_.PushFull(segment);  // the hashing stage checks its events, up to the problem too
       if (stop) return Ok();
@@ -181,6 +189,36 @@ class Reader {
     block_.Add(*fields);
     prev_hash_.assign(SegmentHash(segment, i));
     prev_id_.assign(fields->id);
+    return true;
+  }
+
+  // Proofs read leaf hashes from ledger_leaves, a copy of the segments' hashes: it must match, or
+  // proofs would not verify. Read in windows of kCopyWindow events (one query each).
+  bool CheckLeafCopy(const store::LedgerSegment& segment, uint64_t i) {
+    const uint64_t index = segment.first + i;
+    if (index < copy_begin_ || index >= copy_begin_ + copies_.size() / 32) {
+      // A window within the events stored when verification began, and at least this segment.
+      const uint64_t end = std::max(std::min(index + kCopyWindow, total_), segment.first + segment.count);
+      auto copies = store_.LeafHashes(index, end);
+      if (!copies && copies.error().code == Code::kDataLoss && end > segment.first + segment.count) {
+        copies = store_.LeafHashes(index, segment.first + segment.count);  // a chunk is missing: where?
+      }
+      if (!copies) {
+        if (copies.error().code != Code::kDataLoss) {
+          error_ = copies.error();
+        } else {
+          Report(index, index, "", fmt::format("the proof copy of leaf hashes from {} is missing", index));
+        }
+        return false;
+      }
+      copy_begin_ = index;
+      copies_ = std::move(*copies);
+    }
+    if (std::string_view(copies_).substr((index - copy_begin_) * 32, 32) != SegmentHash(segment, i)) {
+      Report(index, index, "", fmt::format("the proof copy of the leaf hash of event {} differs from the event's: "
+                                           "proofs of it would not verify", index));
+      return false;
+    }
     return true;
   }
 
@@ -225,6 +263,7 @@ class Reader {
 
   store::LedgerStore& store_;
   SegmentQueue& queue_;
+  const uint64_t total_;  // events stored when verification began
   std::optional<Found> found_;
   std::optional<Error> error_;
   LeafScratch scratch_;
@@ -234,6 +273,8 @@ class Reader {
   BlockBuilder block_;
   std::vector<store::LedgerBlockRow> stored_;
   size_t stored_at_ = 0;
+  uint64_t copy_begin_ = 0;  // copies_ holds the ledger_leaves hashes of [copy_begin_, ...)
+  std::string copies_;
 };
 
 }  // namespace
@@ -277,7 +318,7 @@ Result<VerifyReport> Verify(store::LedgerStore& store, const VerifyOptions& opti
   // index; this thread re-hashes each event and rebuilds the tree's right edge to compare with
   // each checkpoint. Both stop at their first problem.
   SegmentQueue queue;
-  Reader reader(store, queue);
+  Reader reader(store, queue, total);
   std::thread reading([&] { reader.Run(); });
   std::optional<Found> found;
   size_t next_signed = 0;

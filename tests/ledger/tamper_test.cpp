@@ -59,8 +59,20 @@ class RawDb {
     sqlite3_finalize(stmt);
     return leaves;
   }
-  // Replaces every segment with `leaves` at positions [0, n), except those listed in `skip`.
+  // Replaces every segment with `leaves` at positions [0, n), except those listed in `skip`, and the
+  // proof copies of their leaf hashes (a thorough attacker rewrites both).
   void WriteAll(const std::vector<Leaf>& leaves, std::set<size_t> skip = {}) {
+    Exec("DELETE FROM ledger_leaves");
+    for (size_t chunk = 0; chunk * 16 < leaves.size(); ++chunk) {
+      std::string hashes;
+      for (size_t i = chunk * 16; i < leaves.size() && i < chunk * 16 + 16; ++i) hashes += leaves[i].hash;
+      sqlite3_stmt* stmt = nullptr;
+      sqlite3_prepare_v2(db_, "INSERT INTO ledger_leaves VALUES (?,?)", -1, &stmt, nullptr);
+      sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(chunk));
+      sqlite3_bind_blob(stmt, 2, hashes.data(), static_cast<int>(hashes.size()), SQLITE_TRANSIENT);
+      EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE) << sqlite3_errmsg(db_);
+      sqlite3_finalize(stmt);
+    }
     Exec("DELETE FROM ledger_segments");
     for (size_t first = 0; first < leaves.size(); first += 7) {
       size_t count = std::min<size_t>(7, leaves.size() - first);
@@ -283,6 +295,16 @@ TEST_F(TamperTest, TruncatedSegmentIsCaught) {
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->index, 7u);
   EXPECT_THAT(report.problem->what, HasSubstr("malformed"));
+}
+
+TEST_F(TamperTest, EditedProofCopyOfALeafHashIsCaught) {
+  RawDb db(path_);
+  // Proofs read leaf hashes from ledger_leaves: a changed copy must not pass verification.
+  db.Exec("UPDATE ledger_leaves SET hashes = zeroblob(32) || substr(hashes, 33) WHERE chunk = 1");
+  VerifyReport report = Check();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.problem->index, 16u);
+  EXPECT_THAT(report.problem->what, HasSubstr("proof copy"));
 }
 
 TEST_F(TamperTest, EditedQueryIndexIsCaught) {
