@@ -64,7 +64,8 @@ void DecisionRecorder::Count(const ledger::Event& event) const {
 Status DecisionRecorder::Record(ledger::Event event) {
   Count(event);
   const auto started = std::chrono::steady_clock::now();
-  DecisionMetrics* metrics = metrics_;
+  // Only decisions (and a search's record) are measured: policy and approval events are rare.
+  DecisionMetrics* metrics = event.kind == ledger::EventKind::kDecision ? metrics_ : nullptr;
   const auto observe = [metrics, started](const Status& recorded) {
     if (metrics == nullptr) return;
     metrics->ledger_append.Observe(std::chrono::steady_clock::now() - started);
