@@ -4,6 +4,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -91,6 +93,14 @@ std::string TimeCell(const json::Value* seconds) {
   return FormatRfc3339(TimePoint(std::chrono::seconds(seconds->as_int())));
 }
 
+// Sets body.audience to the given audiences; leaves it out when there are none (writd's default).
+void SetAudience(json::Value& body, const std::vector<std::string>& audiences) {
+  if (audiences.empty()) return;
+  json::Value audience = json::Array{};
+  for (const auto& item : audiences) audience.Append(item);
+  body.Set("audience", std::move(audience));
+}
+
 void PrintObjectRows(std::ostream& out, const json::Value& object) {
   std::vector<std::vector<std::string>> rows;
   if (object.is_object()) {
@@ -131,11 +141,7 @@ void AddTokenCommands(CLI::App& app, const GlobalOptions& global, Action* action
           if (!state->ttl.empty()) body.Set("ttl", state->ttl);
           if (!state->task.empty()) body.Set("task", state->task);
           if (!state->scope.empty()) body.Set("scope", state->scope);
-          if (!state->audience.empty()) {
-            json::Value audience = json::Array{};
-            for (const auto& item : state->audience) audience.Append(item);
-            body.Set("audience", std::move(audience));
-          }
+          SetAudience(body, state->audience);
           return connection.Call("POST", "/v1/token", &body);
         },
         [](std::ostream& out, std::ostream& err, const json::Value& body) {
@@ -182,11 +188,7 @@ void AddTokenCommands(CLI::App& app, const GlobalOptions& global, Action* action
           body.Set("actor_token_type", kJwtType);
           if (!state->scope.empty()) body.Set("scope", state->scope);
           if (!state->ttl.empty()) body.Set("ttl", state->ttl);
-          if (!state->audience.empty()) {
-            json::Value audience = json::Array{};
-            for (const auto& item : state->audience) audience.Append(item);
-            body.Set("audience", std::move(audience));
-          }
+          SetAudience(body, state->audience);
           return connection.Call("POST", "/v1/token", &body);
         },
         [](std::ostream& out, std::ostream& err, const json::Value& body) {
