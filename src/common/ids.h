@@ -8,8 +8,9 @@
 namespace writ {
 
 // A new UUIDv7 in canonical lowercase form ("0193...-7xxx-..."), 48 bits of `clock` milliseconds,
-// then 74 random bits from the kernel CSPRNG. Ids from one process are strictly increasing even
-// within a millisecond (a monotonic counter in rand_a). Thread-safe.
+// then 74 random bits from the kernel CSPRNG (drawn in blocks per thread; a forked child never
+// reuses its parent's block). Ids from one process are strictly increasing even within a
+// millisecond (a monotonic counter in rand_a), across threads, without a lock. Thread-safe.
 std::string NewUuidV7(const Clock& clock = SystemClock());
 
 // True when `text` is a canonical lowercase UUID (any version).

@@ -1,6 +1,11 @@
 #include "common/ids.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <set>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -29,6 +34,48 @@ TEST(IdsTest, IdsAreStrictlyIncreasingWithinOneMillisecond) {
     previous = next;
   }
   EXPECT_EQ(seen.size(), 10'001u);
+}
+
+TEST(IdsTest, IdsFromManyThreadsAreUniqueAndIncreasingPerThread) {
+  FakeClock clock;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 5'000;
+  std::vector<std::vector<std::string>> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int thread = 0; thread < kThreads; ++thread) {
+    threads.emplace_back([&clock, &mine = ids[static_cast<size_t>(thread)]] {
+      for (int count = 0; count < kPerThread; ++count) mine.push_back(NewUuidV7(clock));
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::string> seen;
+  for (const auto& mine : ids) {
+    for (size_t index = 1; index < mine.size(); ++index) ASSERT_LT(mine[index - 1], mine[index]);
+    seen.insert(mine.begin(), mine.end());
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kThreads * kPerThread));
+}
+
+TEST(IdsTest, ForkedChildDoesNotReuseTheParentsRandomBytes) {
+  (void)NewUuidV7();  // the parent now holds a block of buffered random bytes
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string id = NewUuidV7();
+    const ssize_t written = write(fds[1], id.data(), id.size());
+    _exit(written == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  const std::string parent_id = NewUuidV7();
+  std::string child_id(36, '\0');
+  ASSERT_EQ(read(fds[0], child_id.data(), child_id.size()), 36);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(fds[0]);
+  close(fds[1]);
+  // The last 64 bits are random: the same bytes in both would mean the child reused the block.
+  EXPECT_NE(parent_id.substr(19), child_id.substr(19));
 }
 
 TEST(IdsTest, IsUuidRejectsNonCanonicalText) {
