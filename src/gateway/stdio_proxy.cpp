@@ -90,21 +90,26 @@ class Proxy {
   int Run(int client_in);
 
  private:
+  void ReadClient();
+  bool FillClientBuffer();
   enum class Kind : uint8_t { kOther, kCall, kList };
   struct Pending {
     Kind kind = Kind::kOther;
     ToolCall call;
+    std::string approval_id;  // when the call waited for an approval
     SteadyClock::time_point forwarded;
   };
 
   void ReadServer();
-  void HandleClientLine(std::string_view line);
+  // REQUIRES: read_lock holds client_read_mu_; it is released while a tools/call is decided.
+  void HandleClientLine(std::string_view line, std::unique_lock<std::mutex>& read_lock);
   void HandleClientOversize(const LineReader::Item& item);
   void HandleServerLine(std::string_view line);
   void HandleServerOversize(const LineReader::Item& item);
   void HandleCall(const json::Value& message, const json::Value& id, std::string_view line);
   void AwaitApproval(ToolCall call, json::Value id, std::string line, Decision decision);
-  void Forward(const ToolCall& call, const json::Value& id, std::string_view line);
+  void Forward(const ToolCall& call, const json::Value& id, std::string_view line, std::string approval_id = "");
+  void Record(const Pending& pending, std::string status, bool is_error = false);
   void FinishCall(Pending pending, json::Value message);
   void FilterList(const json::Value& id, json::Value message);
   void ReplyDenied(const json::Value& id, const ToolCall& call, const Decision& decision, std::string_view message);
@@ -121,6 +126,13 @@ class Proxy {
   const StdioProxyOptions& options_;
   std::unique_ptr<ChildProcess> child_;
   const int client_out_;
+  int client_in_ = -1;
+
+  std::mutex client_read_mu_;  // guards reading the client: the four members below
+  LineReader client_reader_{options_.max_message_bytes};
+  std::string client_chunk_ = std::string(kReadChunk, '\0');
+  bool client_done_ = false;
+  std::atomic<bool> client_closed_{false};
   int stop_pipe_[2] = {-1, -1};
   std::atomic<bool> stopping_{false};
 
@@ -174,36 +186,17 @@ bool Proxy::IsCancelled(const json::Value& id) {
 
 int Proxy::Run(int client_in) {
   if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) return 1;
+  client_in_ = client_in;
   std::thread server_reader([this] { ReadServer(); });
-  LineReader reader(options_.max_message_bytes);
-  std::string chunk(kReadChunk, '\0');
-  bool client_closed = false;
-  while (true) {
-    pollfd fds[2] = {{client_in, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
-    const int ready = ::poll(fds, 2, -1);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (fds[1].revents != 0) break;  // the server is gone, or the client stopped reading
-    if (fds[0].revents == 0) continue;
-    const ssize_t got = ::read(client_in, chunk.data(), chunk.size());
-    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (got <= 0) {
-      client_closed = true;
-      if (reader.pending_bytes() > 0) log::Warn("mcp client closed its stream in the middle of a message");
-      break;
-    }
-    reader.Feed(std::string_view(chunk.data(), static_cast<size_t>(got)));
-    LineReader::Item item;
-    while (reader.Next(&item)) {
-      if (item.kind == LineReader::Kind::kOversize) {
-        HandleClientOversize(item);
-      } else {
-        HandleClientLine(item.text);
-      }
-    }
+  // Several threads take turns reading the client, so calls are decided concurrently: a thread
+  // that reads a tools/call hands the stream to the next one before it asks writd.
+  std::vector<std::thread> client_readers;
+  for (size_t index = 1; index < std::max<size_t>(options_.max_concurrent_calls, 1); ++index) {
+    client_readers.emplace_back([this] { ReadClient(); });
   }
+  ReadClient();
+  for (std::thread& reader : client_readers) reader.join();
+  const bool client_closed = client_closed_;
   stopping_ = true;
   if (client_closed) log::Debug("mcp client closed its stream: stopping the server");
   {
@@ -221,6 +214,45 @@ int Proxy::Run(int client_in) {
   ::close(stop_pipe_[0]);
   ::close(stop_pipe_[1]);
   return exit_code;
+}
+
+bool Proxy::FillClientBuffer() {
+  while (true) {
+    pollfd fds[2] = {{client_in_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+    const int ready = ::poll(fds, 2, -1);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (fds[1].revents != 0) return false;  // the server is gone, or the client stopped reading
+    if (fds[0].revents == 0) continue;
+    const ssize_t got = ::read(client_in_, client_chunk_.data(), client_chunk_.size());
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (got <= 0) {
+      client_closed_ = true;
+      if (client_reader_.pending_bytes() > 0) log::Warn("mcp client closed its stream in the middle of a message");
+      return false;
+    }
+    client_reader_.Feed(std::string_view(client_chunk_.data(), static_cast<size_t>(got)));
+    return true;
+  }
+}
+
+void Proxy::ReadClient() {
+  std::unique_lock lock(client_read_mu_);
+  LineReader::Item item;
+  while (true) {
+    bool got = false;
+    while (!client_done_ && !(got = client_reader_.Next(&item))) {
+      if (!FillClientBuffer()) client_done_ = true;
+    }
+    if (!got) return;  // the stream ended or the proxy is stopping (client_done_)
+    if (item.kind == LineReader::Kind::kOversize) {
+      HandleClientOversize(item);
+    } else {
+      HandleClientLine(item.text, lock);
+    }
+  }
 }
 
 void Proxy::ReadServer() {
@@ -256,11 +288,7 @@ void Proxy::FailAllPending(std::string_view message) {
   for (auto& [key, entry] : pending) {
     auto id = json::Parse(key);
     if (!id) continue;
-    if (entry.kind == Kind::kCall) {
-      options_.decisions->RecordOutcome(entry.call, {.status = "failed",
-                                                     .duration = std::chrono::duration_cast<std::chrono::microseconds>(
-                                                         SteadyClock::now() - entry.forwarded)});
-    }
+    if (entry.kind == Kind::kCall) Record(entry, "failed");
     WriteClient(ErrorMessage(*id, kJsonRpcInternalError, message));
   }
 }
@@ -274,7 +302,7 @@ void Proxy::HandleClientOversize(const LineReader::Item& item) {
                                        item.size, options_.max_message_bytes)));
 }
 
-void Proxy::HandleClientLine(std::string_view line) {
+void Proxy::HandleClientLine(std::string_view line, std::unique_lock<std::mutex>& read_lock) {
   auto parsed = json::Parse(line, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
   if (!parsed) {
     WriteClient(ErrorMessage(json::Value(), kJsonRpcParseError,
@@ -292,7 +320,11 @@ void Proxy::HandleClientLine(std::string_view line) {
   if (method != nullptr && method->is_string() && id != nullptr) {
     const std::string& name = method->as_string();
     if (name == "tools/call") {
-      HandleCall(message, *id, line);
+      // Let another thread read on while this call is decided. `line` lives in the reader's buffer.
+      const std::string kept(line);
+      read_lock.unlock();
+      HandleCall(message, *id, kept);
+      read_lock.lock();
       return;
     }
     AddPending(*id, {.kind = name == "tools/list" ? Kind::kList : Kind::kOther});
@@ -307,7 +339,8 @@ void Proxy::HandleClientLine(std::string_view line) {
     const json::Value* params = message.Find("params");
     if (const json::Value* request_id = params != nullptr ? params->Find("requestId") : nullptr) {
       std::lock_guard lock(pending_mu_);
-      // Only calls held for approval look at this set; cap it against a client that floods cancellations.
+      // Calls still being decided or held for approval look at this set; cap it against a client
+      // that floods cancellations.
       if (cancelled_.size() >= kMaxCancelled) cancelled_.clear();
       cancelled_.insert(json::Serialize(*request_id));
     }
@@ -332,7 +365,9 @@ void Proxy::HandleCall(const json::Value& message, const json::Value& id, std::s
                 .tool = name->as_string(),
                 .arguments = arguments != nullptr && arguments->is_object() ? *arguments : json::Value(json::Object{}),
                 .correlation_id = NewUuidV7()};
-  if (const size_t size = json::Serialize(call.arguments).size(); size > options_.max_argument_bytes) {
+  // The arguments are part of the line, so only a long line needs measuring (a serialisation).
+  if (const size_t size = line.size() > options_.max_argument_bytes ? json::Serialize(call.arguments).size() : 0;
+      size > options_.max_argument_bytes) {
     ReplyDenied(id, call, Decision{.reason = fmt::format("arguments of {} bytes exceed the decision limit of {} bytes",
                                                          size, options_.max_argument_bytes)},
                 "denied");
@@ -370,8 +405,13 @@ void Proxy::HandleCall(const json::Value& message, const json::Value& id, std::s
 
 void Proxy::AwaitApproval(ToolCall call, json::Value id, std::string line, Decision decision) {
   const auto deadline = SteadyClock::now() + options_.approval_timeout;
+  const Pending waiting{.kind = Kind::kCall, .call = call, .approval_id = decision.approval_id,
+                        .forwarded = SteadyClock::now()};
   while (true) {
-    if (stopping_ || IsCancelled(id)) return;
+    if (stopping_ || IsCancelled(id)) {
+      Record(waiting, "cancelled");
+      return;
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
     if (left.count() <= 0) {
       ReplyDenied(id, call, decision,
@@ -403,15 +443,19 @@ void Proxy::AwaitApproval(ToolCall call, json::Value id, std::string line, Decis
       case ApprovalState::kGranted:
         break;
     }
-    if (stopping_ || IsCancelled(id)) return;
+    if (stopping_ || IsCancelled(id)) {
+      Record(waiting, "cancelled");
+      return;
+    }
     auto again = options_.decisions->Decide(call);  // consumes the grant; a policy change still wins
     if (!again) {
       WriteClient(ErrorMessage(id, kJsonRpcInternalError,
                                fmt::format("writ: no decision for tool `{}` after approval, so it was not called: {}",
                                            ToolLabel(call), again.error().message)));
     } else if (again->verdict == Verdict::kAllow) {
-      Forward(call, id, line);
+      Forward(call, id, line, decision.approval_id);
     } else {
+      again->approval_id = decision.approval_id;
       ReplyDenied(id, call, *again, "denied after approval");
     }
     return;
@@ -420,6 +464,8 @@ void Proxy::AwaitApproval(ToolCall call, json::Value id, std::string line, Decis
 
 void Proxy::ReplyDenied(const json::Value& id, const ToolCall& call, const Decision& decision,
                         std::string_view message) {
+  Record({.kind = Kind::kCall, .call = call, .approval_id = decision.approval_id, .forwarded = SteadyClock::now()},
+         "denied");
   log::Info("tools/call denied",
             {{"correlation_id", call.correlation_id}, {"tool", ToolLabel(call)}, {"reason", decision.reason}});
   json::Value data;
@@ -436,11 +482,24 @@ void Proxy::ReplyDenied(const json::Value& id, const ToolCall& call, const Decis
   WriteClient(ErrorMessage(id, kJsonRpcDenied, text, std::move(data)));
 }
 
-void Proxy::Forward(const ToolCall& call, const json::Value& id, std::string_view line) {
-  AddPending(id, {.kind = Kind::kCall, .call = call, .forwarded = SteadyClock::now()});
+void Proxy::Record(const Pending& pending, std::string status, bool is_error) {
+  options_.decisions->RecordOutcome(
+      pending.call, {.status = std::move(status),
+                     .is_error = is_error,
+                     .duration = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - pending.forwarded),
+                     .approval_id = pending.approval_id});
+}
+
+void Proxy::Forward(const ToolCall& call, const json::Value& id, std::string_view line, std::string approval_id) {
+  Pending pending{.kind = Kind::kCall, .call = call, .approval_id = std::move(approval_id), .forwarded = SteadyClock::now()};
+  if (IsCancelled(id)) {  // the client cancelled while the call was decided: it expects no answer
+    Record(pending, "cancelled");
+    return;
+  }
+  AddPending(id, std::move(pending));
   if (!WriteServer(line)) {
-    if (TakePending(id)) {
-      options_.decisions->RecordOutcome(call, {.status = "failed"});
+    if (auto taken = TakePending(id)) {
+      Record(*taken, "failed");
       WriteClient(ErrorMessage(id, kJsonRpcInternalError,
                                fmt::format("mcp server `{}` is not running", options_.server_name)));
     }
@@ -453,7 +512,7 @@ void Proxy::HandleServerOversize(const LineReader::Item& item) {
             {{"bytes", static_cast<int64_t>(item.size)}, {"limit", static_cast<int64_t>(options_.max_message_bytes)}});
   auto pending = id.is_null() ? std::nullopt : TakePending(id);
   if (!pending) return;
-  if (pending->kind == Kind::kCall) options_.decisions->RecordOutcome(pending->call, {.status = "failed"});
+  if (pending->kind == Kind::kCall) Record(*pending, "failed");
   WriteClient(ErrorMessage(id, kJsonRpcInternalError,
                            fmt::format("writ: the answer of mcp server `{}` ({} bytes) exceeds the limit of {} bytes",
                                        options_.server_name, item.size, options_.max_message_bytes)));
@@ -483,14 +542,13 @@ void Proxy::HandleServerLine(std::string_view line) {
 }
 
 void Proxy::FinishCall(Pending pending, json::Value message) {
-  CallOutcome outcome{.status = "error",
-                      .duration = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() -
-                                                                                        pending.forwarded)};
+  std::string status = "error";
+  bool is_error = false;
   for (json::Member& member : message.mutable_object()) {
     if (member.first != "result" || !member.second.is_object()) continue;
-    outcome.status = "ok";
-    const json::Value* is_error = member.second.Find("isError");
-    outcome.is_error = is_error != nullptr && is_error->is_bool() && is_error->as_bool();
+    status = "ok";
+    const json::Value* flag = member.second.Find("isError");
+    is_error = flag != nullptr && flag->is_bool() && flag->as_bool();
     json::Value meta;
     if (const json::Value* existing = member.second.Find("_meta"); existing != nullptr && existing->is_object()) {
       meta = *existing;
@@ -498,8 +556,8 @@ void Proxy::FinishCall(Pending pending, json::Value message) {
     meta.Set(std::string(kCorrelationMetaKey), pending.call.correlation_id);
     member.second.Set("_meta", std::move(meta));
   }
-  options_.decisions->RecordOutcome(pending.call, outcome);
   WriteClient(json::Serialize(message));
+  Record(pending, std::move(status), is_error);  // after the answer: recording is off the call's path
 }
 
 void Proxy::FilterList(const json::Value& id, json::Value message) {

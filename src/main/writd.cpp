@@ -29,6 +29,7 @@
 #include "server/daemon.h"
 #include "server/audit_api.h"
 #include "server/identity_api.h"
+#include "server/mcp_api.h"
 #include "token/verifier.h"
 #include "server/token_api.h"
 #include "store/ledger_store.h"
@@ -139,6 +140,7 @@ writ::Status AddDecisionService(writ::server::Daemon& daemon, Services& services
   writ::server::AddAuthzRoutes(daemon.router(), *services.engine, services.approvals.get(), *services.registry,
                                services.admin, *services.admin_guard, services.pdp);
   writ::server::AddApprovalsRoutes(daemon.router(), *services.approvals, *services.registry, services.admin);
+  writ::server::AddMcpRoutes(daemon.router(), *services.ledger, services.pdp);
   writ::server::AddAuditRoutes(
       daemon.router(), *services.ledger, *services.ledger_signer, *services.registry, services.admin,
       [&services](std::string_view bearer) -> writ::Result<std::string> {

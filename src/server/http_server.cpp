@@ -427,6 +427,12 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
         response = router_.Dispatch(request);
       }
       const auto elapsed = std::chrono::steady_clock::now() - started;
+      const bool keep_alive = in.keep_alive() && !stopping_.load();
+      BeastResponse out = ToBeast(response, in.version(), keep_alive, request.request_id);
+      stream.expires_after(options_.write_timeout);
+      co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, error));
+      session->handling = false;
+      // Logged once the answer is out, so the log line is not part of the caller's latency.
       json::Value uid = session->peer.uid ? json::Value(int64_t{*session->peer.uid}) : json::Value();
       log::Info("request", {{"method", request.method},
                             {"path", request.path.substr(0, 512)},
@@ -437,11 +443,6 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
                             {"uid", std::move(uid)},
                             {"request_id", request.request_id}});
 
-      const bool keep_alive = in.keep_alive() && !stopping_.load();
-      BeastResponse out = ToBeast(response, in.version(), keep_alive, request.request_id);
-      stream.expires_after(options_.write_timeout);
-      co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, error));
-      session->handling = false;
       if (error || !keep_alive) break;
     }
     beast::error_code ignored;
