@@ -3,6 +3,7 @@
 //   node bench/mcp/latency.mjs [--calls 2000]                       decisions from the stand-in
 //   node bench/mcp/latency.mjs --writd [--durability strict|batched] [--calls 2000]
 //                              [--agents 10 --concurrency 4 --rounds 300] [--writd-threads N]
+//                              [--writd-log FILE]   (writd's JSON log lines, e.g. per-request duration_us)
 // Stand-in: tests/gateway/node/fake_writd.mjs in its own process (the proxy's own cost and one
 // HTTP round trip). --writd: a fresh writd (WRITD_BINARY or build/release/src/main/writd) in a temp
 // data dir with the given audit durability; each agent's proxy runs with its own token file.
@@ -125,7 +126,9 @@ async function startWritd(dir, socket) {
   fs.writeFileSync(config, writdThreads ? `threads: ${writdThreads}\n` : '{}\n');
   const writd = spawn(binary, ['--config', config, '--data-dir', data, '--listen-tcp', ''],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WRIT_AUDIT_DURABILITY: durability } });
-  writd.stderr.resume();
+  if (option('--writd-log')) writd.stderr.pipe(fs.createWriteStream(option('--writd-log')));  // for profiling
+  else writd.stderr.resume();
+  process.on('exit', () => writd.kill('SIGKILL'));  // also when the bench fails half-way
   for (let i = 0; i < 200; i++) {
     try { await writ(socket, 'status'); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
   }
@@ -137,7 +140,7 @@ async function startWritd(dir, socket) {
   const policies = path.join(dir, 'policies');
   fs.mkdirSync(policies);
   fs.writeFileSync(path.join(policies, 'bench.cedar'),
-    'permit (principal, action == Writ::Action::"mcp:call", resource == Writ::Tool::"everything/echo");\n');
+    '@id("bench-echo")\npermit (principal, action == Writ::Action::"mcp:call", resource == Writ::Tool::"everything/echo");\n');
   await writ(socket, 'policy', 'apply', policies, '--activate', '--reason', 'bench');
   return { writd };
 }

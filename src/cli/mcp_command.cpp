@@ -22,7 +22,7 @@
 #include "common/log.h"
 #include "gateway/authzen_client.h"
 #include "gateway/stdio_proxy.h"
-#include "server/client.h"
+#include "gateway/unix_http.h"
 
 namespace writ::cli {
 namespace {
@@ -205,39 +205,23 @@ Result<Principal> ResolvePrincipal(const std::string& socket, const std::string&
   return principal;
 }
 
-// HTTP to writd for the decision client, each request carrying the agent's token: one kept-alive
-// connection per thread for decisions, a fresh one for each long wait (its timeout differs).
+// HTTP to writd for the decision client, each request carrying the agent's token, on one kept-alive
+// connection per thread (the proxy's threads: call deciders, approval waiters, the outcome sender).
 gateway::HttpTransport WritdTransport(std::string socket, std::shared_ptr<TokenSource> tokens) {
   return [socket = std::move(socket), tokens = std::move(tokens)](
              std::string_view method, std::string_view path, const json::Value& body,
              std::chrono::milliseconds timeout, std::string_view request_id) -> Result<gateway::HttpReply> {
     WRIT_ASSIGN_OR_RETURN(const std::string token, tokens->Current());
-    thread_local std::unique_ptr<server::Client> kept;
-    thread_local std::chrono::milliseconds kept_timeout{0};
-    std::unique_ptr<server::Client> own;
-    server::Client* client = nullptr;
-    if (kept == nullptr || kept_timeout != timeout) {
-      auto fresh = std::make_unique<server::Client>(server::ClientOptions{.unix_socket = socket, .timeout = timeout});
-      if (kept == nullptr) {
-        kept = std::move(fresh);
-        kept_timeout = timeout;
-        client = kept.get();
-      } else {
-        own = std::move(fresh);
-        client = own.get();
-      }
-    } else {
-      client = kept.get();
-    }
-    std::optional<json::Value> payload;
-    if (!body.is_null()) payload = body;
-    server::Headers headers;
-    headers.Set("Authorization", "Bearer " + token);
-    if (!request_id.empty()) headers.Set("X-Request-ID", std::string(request_id));
-    WRIT_ASSIGN_OR_RETURN(const server::ClientResponse response, client->Request(method, path, payload, headers));
-    gateway::HttpReply reply{.status = response.status};
-    if (!response.body.empty()) {
-      if (auto parsed = response.Json()) reply.body = std::move(*parsed);
+    thread_local std::unique_ptr<gateway::UnixHttpConnection> connection;
+    if (connection == nullptr) connection = std::make_unique<gateway::UnixHttpConnection>(socket);
+    const std::string authorization = "Bearer " + token;
+    std::vector<std::pair<std::string_view, std::string_view>> headers = {{"Authorization", authorization}};
+    if (!request_id.empty()) headers.emplace_back("X-Request-ID", request_id);
+    const std::string payload = body.is_null() ? std::string() : json::Serialize(body);
+    WRIT_ASSIGN_OR_RETURN(const gateway::RawHttpReply raw, connection->Request(method, path, payload, headers, timeout));
+    gateway::HttpReply reply{.status = raw.status};
+    if (!raw.body.empty()) {
+      if (auto parsed = json::Parse(raw.body)) reply.body = std::move(*parsed);
     }
     return reply;
   };

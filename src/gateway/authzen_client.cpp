@@ -143,6 +143,8 @@ class OutcomeSender {
     while (true) {
       changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything was sent
+      changed_.wait_for(lock, options_.outcome_linger,
+                        [this] { return stopping_ || queue_.size() >= options_.max_outcome_batch; });
       json::Value items = json::Array{};
       while (!queue_.empty() && items.as_array().size() < options_.max_outcome_batch) {
         items.Append(std::move(queue_.front()));
@@ -162,7 +164,7 @@ class OutcomeSender {
     auto delay = options_.outcome_retry_delay;
     for (int attempt = 1; attempt <= options_.outcome_attempts; ++attempt) {
       auto reply = transport_("POST", "/v1/mcp/outcomes", body, options_.decision_timeout, "");
-      if (reply && reply->status == 201) return;
+      if (reply && reply->status == 202) return;
       why = reply ? ReplyError(*reply, "the call outcomes").message : reply.error().message;
       // A 4xx will not get better by asking again.
       if (reply && reply->status >= 400 && reply->status < 500) break;

@@ -4,8 +4,9 @@
 // injected (the CLI passes writd's Unix-socket client), so this module stays free of Asio and of
 // the server module.
 //
-// Outcomes leave the caller's thread at once: a sender thread posts them in batches (whatever
-// queued while the previous request was in flight), retries a failed request, and logs every
+// Outcomes leave the caller's thread at once: a sender thread posts them in batches (what queued
+// within options.outcome_linger, or while the previous request was in flight), retries a failed
+// request, and logs every
 // outcome it could not record (with its correlation id) as an error. Destroying the client sends
 // what is still queued, waiting at most options.outcome_flush_timeout.
 #pragma once
@@ -39,6 +40,9 @@ struct AuthzenClientOptions {
   int outcome_attempts = 3;             // tries per batch before its outcomes are logged as lost
   std::chrono::milliseconds outcome_retry_delay{200};     // before the second try; doubles after
   std::chrono::milliseconds outcome_flush_timeout{5'000};  // on destruction
+  // How long the first queued outcome waits for others to share its request (fewer requests and
+  // wake-ups for writd under load; the ledger gets the outcome this much later).
+  std::chrono::milliseconds outcome_linger{10};
 };
 
 // The AuthZEN request body for `call` (exposed for tests and the docs).

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cedar/value.h"
+#include "common/log.h"
 #include "ledger/ledger.h"
 
 namespace writ::server {
@@ -73,29 +73,31 @@ Result<ledger::Event> OutcomeEvent(const json::Value& item, const std::optional<
   return event;
 }
 
-// Waits for a set of AppendAsync calls: every event of one request shares the ledger's next fsync
-// instead of paying one each.
+// Collects the errors of AppendAsync calls refused while the request is still being handled, so
+// they reach the caller; a failure after the answer (the ledger's store broke) is logged.
 class Appends {
  public:
-  explicit Appends(size_t count) : left_(count) {}
-
-  void Done(Result<ledger::Receipt> receipt) {
+  void Done(const Result<ledger::Receipt>& receipt, const std::string& correlation_id) {
+    if (receipt) return;
     std::lock_guard lock(mu_);
-    if (!receipt && !error_) error_ = receipt.error();
-    if (--left_ == 0) all_done_.notify_all();
+    if (answered_) {
+      log::Error("mcp call outcome not recorded in the ledger",
+                 {{"correlation_id", correlation_id}, {"error", receipt.error().message}});
+    } else if (!error_) {
+      error_ = receipt.error();
+    }
   }
 
-  Status Wait() {
-    std::unique_lock lock(mu_);
-    all_done_.wait(lock, [this] { return left_ == 0; });
-    if (error_) return Fail(*error_);
-    return Ok();
+  // Marks the request answered. Returns the first error seen until now.
+  std::optional<Error> Answer() {
+    std::lock_guard lock(mu_);
+    answered_ = true;
+    return error_;
   }
 
  private:
   std::mutex mu_;
-  std::condition_variable all_done_;
-  size_t left_;
+  bool answered_ = false;
   std::optional<Error> error_;
 };
 
@@ -123,12 +125,17 @@ class McpApi {
       events.push_back(std::move(event));
     }
     const size_t count = events.size();
-    auto appends = std::make_shared<Appends>(count);
+    // Queued, not waited for: the events are committed with the ledger's next batch (under strict
+    // audit they share the decisions' fsync), and no I/O thread waits for a disk here.
+    auto appends = std::make_shared<Appends>();
     for (ledger::Event& event : events) {
-      ledger_.AppendAsync(std::move(event), [appends](Result<ledger::Receipt> receipt) { appends->Done(std::move(receipt)); });
+      std::string correlation_id = event.correlation_id;
+      ledger_.AppendAsync(std::move(event), [appends, correlation_id](Result<ledger::Receipt> receipt) {
+        appends->Done(receipt, correlation_id);
+      });
     }
-    WRIT_RETURN_IF_ERROR(appends->Wait());
-    return JsonResponse(201, json::Object{{"recorded", static_cast<int64_t>(count)}});
+    if (auto error = appends->Answer()) return Fail(std::move(*error));
+    return JsonResponse(202, json::Object{{"accepted", static_cast<int64_t>(count)}});
   }
 
  private:

@@ -1,8 +1,8 @@
 // What MCP enforcement points (`writ mcp`) report to writd besides decisions:
 //   POST /v1/mcp/outcomes   {"outcomes":[{correlation_id, agent, server, tool, status, is_error?,
 //                           duration_us?, approval_id?}, ...]}  (1 to kMaxOutcomesPerRequest items)
-//                           -> 201 {"recorded":N}, once every event is in the ledger (durable under
-//                           `strict` audit).
+//                           -> 202 {"accepted":N} once every event is queued in the ledger (it is
+//                           committed with the next batch; a later store failure is logged by writd).
 // Each item becomes one `tool_call_outcome` ledger event under the call's correlation id, beside
 // the decision writd recorded for it: actor and subject Writ::Agent::"<agent>", action
 // Writ::Action::"mcp:call", resource Writ::Tool::"<server>/<tool>", details {status, is_error,

@@ -145,7 +145,7 @@ HttpTransport OutcomeTransport(OutcomeLog* log, int status, bool reachable = tru
 TEST(AuthzenClientTest, OutcomesArePostedWithEverythingTheLedgerNeeds) {
   OutcomeLog log;
   {
-    auto client = NewAuthzenClient(OutcomeTransport(&log, 201));
+    auto client = NewAuthzenClient(OutcomeTransport(&log, 202));
     client->RecordOutcome(ReadFile(), {.status = "ok", .is_error = true, .duration = std::chrono::microseconds(42),
                                        .approval_id = "a-1"});
     client->RecordOutcome(ReadFile(), {.status = "denied"});
@@ -164,7 +164,7 @@ TEST(AuthzenClientTest, OutcomesArePostedWithEverythingTheLedgerNeeds) {
 TEST(AuthzenClientTest, OutcomesAreRetriedWhileWritdIsDownThenGivenUp) {
   OutcomeLog log;
   {
-    auto client = NewAuthzenClient(OutcomeTransport(&log, 201, /*reachable=*/false),
+    auto client = NewAuthzenClient(OutcomeTransport(&log, 202, /*reachable=*/false),
                                    {.outcome_attempts = 3, .outcome_retry_delay = std::chrono::milliseconds(1)});
     client->RecordOutcome(ReadFile(), {.status = "ok"});
   }
@@ -184,7 +184,7 @@ TEST(AuthzenClientTest, OutcomesBeyondTheQueueLimitAreDroppedNotBlocking) {
   OutcomeLog log;
   std::promise<void> writd_answers;
   {
-    auto client = NewAuthzenClient(OutcomeTransport(&log, 201, true, writd_answers.get_future().share()),
+    auto client = NewAuthzenClient(OutcomeTransport(&log, 202, true, writd_answers.get_future().share()),
                                    {.max_outcome_batch = 2, .max_queued_outcomes = 4});
     for (int i = 0; i < 1000; ++i) client->RecordOutcome(ReadFile(), {.status = "ok"});  // returns at once
     writd_answers.set_value();

@@ -68,8 +68,9 @@ export class FakeWritd {
     for await (const chunk of req) raw += chunk;
     const body = raw ? JSON.parse(raw) : {};
     const send = (status, value) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(value));
+      const text = JSON.stringify(value);  // with a Content-Length, as writd answers (never chunked)
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
     };
     if (req.url === '/v1/token') {
       return send(200, { access_token: this.token, token_type: 'Bearer', expires_in: 300, agent: this.agent });
@@ -77,7 +78,7 @@ export class FakeWritd {
     if (req.headers.authorization !== `Bearer ${this.token}`) this.unauthenticated++;
     if (req.url === '/v1/mcp/outcomes') {
       this.outcomes.push(...body.outcomes);
-      return send(201, { recorded: body.outcomes.length });
+      return send(202, { accepted: body.outcomes.length });
     }
     if (req.url === '/access/v1/evaluation') {
       this.evaluations.push(body);
