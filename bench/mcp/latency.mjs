@@ -75,6 +75,7 @@ if (process.argv.includes('--serve-fake')) {
   const through = await open(0);
   for (let i = 0; i < 200; i++) { await time(direct.client); await time(through.client); }  // warm-up
   const d = [], p = [], added = [];
+  const cpuBefore = { proxy: cpuOf(through.transport.pid), writd: writd ? cpuOf(writd.pid) : 0 };
   for (let i = 0; i < calls; i++) {
     const a = await time(direct.client);
     const b = await time(through.client);
@@ -84,6 +85,10 @@ if (process.argv.includes('--serve-fake')) {
   row('direct', d);
   row('through writ mcp', p);
   row('added (paired diff)', added);
+  // CPU time (user + system, all threads) per proxied call: independent of how loaded the machine is.
+  const perCall = (pid, before) => ((cpuOf(pid) - before) / calls).toFixed(0);
+  console.log(`  CPU per proxied call: writ mcp ${perCall(through.transport.pid, cpuBefore.proxy)} µs` +
+    (writd ? `, writd ${perCall(writd.pid, cpuBefore.writd)} µs (decision + outcome)` : ''));
   await through.client.close();
   await direct.client.close();
 
@@ -154,6 +159,12 @@ async function issueToken(socket, agent, dir) {
 async function writ(socket, ...argv) {
   const { stdout } = await promisify(execFile)(writBinary, ['--socket', socket, ...argv]);
   return stdout;
+}
+
+// CPU time of process `pid` so far (utime + stime, every thread), in µs.
+function cpuOf(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 1e6 / 100;  // fields 14 and 15 of proc(5); CLK_TCK = 100
 }
 
 function measureFsync(dir) {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -189,6 +190,42 @@ describe('writ mcp with the real writd', { skip: !writdBinary && 'WRITD_BINARY i
     result = await startProxy(['--server', 'fs'], { WRIT_TOKEN_FILE: revoked });
     assert.equal(result.status, 1);
     assert.match(result.stderr, /refusing to start: the token in WRIT_TOKEN_FILE `.*revoked.token` is not valid/);
+  });
+
+  test('POST /v1/mcp/outcomes refuses bad, oversized and foreign reports, and records nothing of them', async () => {
+    const post = (body, token) => new Promise((resolve, reject) => {
+      const text = JSON.stringify(body);
+      const req = http.request({ socketPath: socket, path: '/v1/mcp/outcomes', method: 'POST', headers: {
+        'content-type': 'application/json', 'content-length': Buffer.byteLength(text),
+        ...(token ? { authorization: `Bearer ${token}` } : {}) } }, (res) => {
+        let data = '';
+        res.on('data', (chunk) => { data += chunk; });
+        res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(data) }));
+      });
+      req.on('error', reject);
+      req.end(text);
+    });
+    const token = fs.readFileSync(tokenFile, 'utf8').trim();
+    const item = { correlation_id: 'c-hostile', agent: 'docs-bot', server: 'fs', tool: 'read_text_file', status: 'ok' };
+    const cases = [
+      [{ outcomes: [{ ...item, status: 'maybe' }] }, 400],
+      [{ outcomes: [{ ...item, extra: 1 }] }, 400],
+      [{ outcomes: [{ ...item, correlation_id: 'x'.repeat(129) }] }, 400],
+      [{ outcomes: [{ ...item, duration_us: -1 }] }, 400],
+      [{ outcomes: [{ ...item, server: 'a/b' }] }, 400],
+      [{ outcomes: [] }, 400],
+      [{ outcomes: Array(257).fill(item) }, 400],
+      [{ outcomes: [item, { ...item, agent: 'other-bot' }] }, 403],  // the token is docs-bot's
+    ];
+    for (const [body, status] of cases) {
+      const answer = await post(body, token);
+      assert.equal(answer.status, status, JSON.stringify(answer.body));
+      assert.ok(answer.body.error.message.length > 0);
+    }
+    assert.equal((await post({ outcomes: [item] }, 'not.a.token')).status, 401);
+    assert.equal(JSON.parse(await writ('-o', 'json', 'audit', 'query', '--correlation-id', 'c-hostile')).items?.length ?? 0, 0);
+    assert.deepEqual((await post({ outcomes: [item] }, token)), { status: 202, body: { accepted: 1 } });
+    await eventsOf('c-hostile', ['tool_call_outcome']);
   });
 
   test('without a token file the principal is the agent writd attests the proxy as', async () => {
