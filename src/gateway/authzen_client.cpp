@@ -124,7 +124,9 @@ class OutcomeSender {
       std::lock_guard lock(mu_);
       if (queue_.size() < options_.max_queued_outcomes) {
         queue_.push_back(std::move(item));
-        changed_.notify_all();
+        // Wake the sender only when it waits for a first outcome or for a full batch: not one
+        // wake-up per call.
+        if (queue_.size() == 1 || queue_.size() == options_.max_outcome_batch) changed_.notify_all();
         return;
       }
     }
