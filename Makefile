@@ -2,7 +2,7 @@
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: setup build test serve bench fmt asan clean
+.PHONY: setup build test nightly serve bench fmt asan clean
 
 setup:
 	@scripts/install-deps
@@ -12,7 +12,11 @@ build: setup
 	@cmake --build --preset $(PRESET)
 
 test: build
-	@ctest --preset $(PRESET)
+	@ctest --preset $(PRESET) -LE nightly
+
+# Long fault tests (e.g. 200 rounds of kill -9 during appends), for a nightly job.
+nightly: build
+	@ctest --preset $(PRESET) -L nightly
 
 serve: build
 	@scripts/serve $(BUILD_DIR)

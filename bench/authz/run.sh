@@ -2,7 +2,9 @@
 # AuthZEN evaluation throughput of writd against two references started here, all on loopback,
 # measured with the same wrk command in one run: nginx answering a constant {"decision":true}
 # (the HTTP ceiling) and a Node PDP on @cedar-policy/cedar-wasm (what a user would build).
-# writd runs twice: audit durability batched, then strict. Usage: bench/authz/run.sh [seconds]
+# writd runs twice: audit durability batched, then strict. For each: writd's own median time per
+# decision (from GET /metrics), then an open-loop run at half the measured peak (openloop.cpp, the
+# latency counted from each request's scheduled time) for p99. Usage: bench/authz/run.sh [seconds]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -16,6 +18,9 @@ trap cleanup EXIT
 scenario="$root/tests/integration/authzen/gateway"
 
 [[ -d "$here/node_modules/@cedar-policy/cedar-wasm" ]] || (cd "$here" && npm ci --no-audit --no-fund >/dev/null)
+g++ -O2 -std=c++20 -o "$work/openloop" "$here/openloop.cpp"
+# The request body of post.lua, for the open-loop generator.
+sed -n "s/^wrk.body = '\(.*\)' ..$/\1/p; s/^ *'\(.*\)'$/\1/p" "$here/post.lua" | tr -d '\n' > "$work/body.json"
 
 measure() {  # name url -> prints "name req/s p50 p99"
   local out
@@ -57,7 +62,7 @@ wait_port 18481
 start_writd() {  # durability
   local dir="$work/writd-$1"
   mkdir -p "$dir"
-  printf 'threads: %s\nlog:\n  level: warn\n' "${WRITD_THREADS:-32}" > "$dir/writd.yaml"
+  printf 'threads: %s\nlog:\n  level: warn\n' "${WRITD_THREADS:-2}" > "$dir/writd.yaml"
   WRIT_PDP_API_KEY=bench-key WRIT_AUDIT_DURABILITY="$1" "$build/src/main/writd" --config "$dir/writd.yaml" \
     --data-dir "$dir/data" --listen-tcp 127.0.0.1:18482 2>"$dir/log" & writd_pid=$!
   pids+=($writd_pid)
@@ -65,16 +70,42 @@ start_writd() {  # durability
   WRIT_SOCKET="$dir/data/writd.sock" "$build/src/main/writ" policy apply "$scenario" --activate >/dev/null
 }
 
-echo "date: $(date -u +%FT%TZ)  machine: $(nproc) cores, $(uname -r)  command: ${wrk_cmd[*]} URL"
+# writd's median time per decision, interpolated in its writ_decision_duration_seconds histogram.
+decision_median() {
+  curl -s -H "Authorization: Bearer bench-key" http://127.0.0.1:18482/metrics | awk '
+    /^writ_decision_duration_seconds_bucket/ { match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5);
+                                               n++; bound[n] = le; count[n] = $2 }
+    END { total = count[n]; if (total == 0) { print "n/a"; exit }
+          previous = 0; below = 0
+          for (i = 1; i <= n; i++) { if (count[i] >= total / 2) {
+              if (bound[i] == "+Inf") { print "> " previous * 1e6 " us"; exit }
+              printf "%.1f us (%d decisions)\n", (previous + (bound[i] - previous) * (total / 2 - below) / (count[i] - below)) * 1e6, total; exit }
+            previous = bound[i]; below = count[i] } }'
+}
+
+# Open loop at half the rate wrk measured for $1.
+open_loop() {
+  local rate
+  rate=$(awk -v r="$(cat "$work/$1.rps")" 'BEGIN { printf "%d", r / 2 }')
+  printf '%-16s open loop: ' "$1"
+  "$work/openloop" 127.0.0.1 18482 /access/v1/evaluation "$work/body.json" "Bearer bench-key" "$rate" "$duration" 32 1
+}
+
+measure_writd() {  # durability
+  start_writd "$1"
+  measure "writd-$1" http://127.0.0.1:18482/access/v1/evaluation
+  printf '%-16s server-side median per decision: %s\n' "writd-$1" "$(decision_median)"
+  open_loop "writd-$1"
+  kill "$writd_pid"; wait "$writd_pid" 2>/dev/null || true
+}
+
+echo "date: $(date -u +%FT%TZ)  machine: $(nproc) cores, $(uname -r)  load: $(cut -d' ' -f1-3 /proc/loadavg)  command: ${wrk_cmd[*]} URL"
 measure nginx http://127.0.0.1:18480/access/v1/evaluation
 measure node-cedar-wasm http://127.0.0.1:18481/access/v1/evaluation
-start_writd batched
-measure writd-batched http://127.0.0.1:18482/access/v1/evaluation
-kill "$writd_pid"; wait "$writd_pid" 2>/dev/null || true
-start_writd strict
-measure writd-strict http://127.0.0.1:18482/access/v1/evaluation
-kill "$writd_pid"; wait "$writd_pid" 2>/dev/null || true
+measure_writd batched
+measure_writd strict
 
 ratio() { awk -v a="$(cat "$work/$1.rps")" -v b="$(cat "$work/$2.rps")" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo "writd-batched / nginx = $(ratio writd-batched nginx)   writd-strict / nginx = $(ratio writd-strict nginx)"
 echo "writd-batched / node  = $(ratio writd-batched node-cedar-wasm)   writd-strict / node = $(ratio writd-strict node-cedar-wasm)"
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -63,6 +63,26 @@ Result<std::string> ReadTokenArgument(const std::string& argument) {
   return token;
 }
 
+// The token in file `path` ("-" = stdin): its first line, trimmed. Bounded: a token file is small.
+Result<std::string> ReadTokenFile(const std::string& path) {
+  constexpr size_t kMaxTokenFileBytes = 64 << 10;
+  std::string text;
+  if (path == "-") {
+    std::getline(std::cin, text);
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Fail(Code::kNotFound, fmt::format("cannot read token file `{}`", path));
+    text.resize(kMaxTokenFileBytes + 1);
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxTokenFileBytes) return Fail(Code::kInvalidArgument, fmt::format("token file `{}` is too large", path));
+    text = text.substr(0, text.find('\n'));
+  }
+  while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  if (text.empty()) return Fail(Code::kInvalidArgument, fmt::format("token file `{}` is empty", path));
+  return text;
+}
+
 // Decodes one base64url JSON part of a token without verifying anything.
 json::Value DecodePart(std::string_view part) {
   auto bytes = Base64UrlDecode(part);
@@ -93,7 +113,7 @@ void PrintObjectRows(std::ostream& out, const json::Value& object) {
 
 void AddTokenCommands(CLI::App& app, const GlobalOptions& global, Action* action) {
   struct State {
-    std::string agent, ttl, task, scope, token, jti;
+    std::string agent, ttl, task, scope, token, jti, subject_token_file, actor_token_file;
     std::vector<std::string> audience;
   };
   auto state = std::make_shared<State>();
@@ -129,6 +149,59 @@ void AddTokenCommands(CLI::App& app, const GlobalOptions& global, Action* action
           out << CellText(body.Find("access_token")) << '\n';
           err << "issued token " << CellText(body.Find("jti")) << " for agent " << CellText(body.Find("agent"))
               << ", expires in " << CellText(body.Find("expires_in")) << "s\n";
+        });
+  });
+
+  CLI::App* exchange = token->add_subcommand(
+      "exchange", "delegate (RFC 8693): trade a parent agent's token for one this agent uses on its behalf");
+  exchange->add_option("--subject-token-file", state->subject_token_file,
+                       "file holding the delegating agent's token (- for stdin)")
+      ->required();
+  exchange->add_option("--actor-token-file", state->actor_token_file,
+                       "file holding the acting agent's own token (default $WRIT_TOKEN_FILE)");
+  exchange->add_option("--audience", state->audience, "audience (repeatable; default the subject token's)");
+  exchange->add_option("--scope", state->scope, "space-separated scopes, a subset of the subject token's");
+  exchange->add_option("--ttl", state->ttl, "lifetime, e.g. 2m (capped by the subject token's remaining lifetime)");
+  exchange->callback([=, &global] {
+    *action = MakeTokenAction(
+        global,
+        [state](Connection& connection) -> Result<json::Value> {
+          std::string actor_file = state->actor_token_file;
+          if (actor_file.empty()) {
+            const char* from_env = std::getenv("WRIT_TOKEN_FILE");
+            if (from_env == nullptr || *from_env == '\0') {
+              return Fail(Code::kInvalidArgument, "no actor token: give --actor-token-file or run under `writ run`");
+            }
+            actor_file = from_env;
+          }
+          if (actor_file == "-" && state->subject_token_file == "-") {
+            return Fail(Code::kInvalidArgument, "only one of the token files can be stdin");
+          }
+          WRIT_ASSIGN_OR_RETURN(const std::string subject, ReadTokenFile(state->subject_token_file));
+          WRIT_ASSIGN_OR_RETURN(const std::string actor, ReadTokenFile(actor_file));
+          constexpr std::string_view kJwtType = "urn:ietf:params:oauth:token-type:jwt";
+          json::Value body = json::Object{};
+          body.Set("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange");
+          body.Set("subject_token", subject);
+          body.Set("subject_token_type", kJwtType);
+          body.Set("actor_token", actor);
+          body.Set("actor_token_type", kJwtType);
+          if (!state->scope.empty()) body.Set("scope", state->scope);
+          if (!state->ttl.empty()) body.Set("ttl", state->ttl);
+          if (!state->audience.empty()) {
+            json::Value audience = json::Array{};
+            for (const auto& item : state->audience) audience.Append(item);
+            body.Set("audience", std::move(audience));
+          }
+          return connection.Call("POST", "/v1/token", &body);
+        },
+        [](std::ostream& out, std::ostream& err, const json::Value& body) {
+          out << CellText(body.Find("access_token")) << '\n';
+          const json::Value* claims = body.Find("claims");
+          const json::Value* act = claims != nullptr ? claims->Find("act") : nullptr;
+          err << "delegated token " << CellText(body.Find("jti")) << " for agent " << CellText(body.Find("agent"))
+              << " acted by " << CellText(act != nullptr ? act->Find("sub") : nullptr) << ", expires in "
+              << CellText(body.Find("expires_in")) << "s\n";
         });
   });
 

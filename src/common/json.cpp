@@ -241,6 +241,18 @@ void AppendQuoted(std::string& out, std::string_view text) {
   out += '"';
   size_t pos = 0;
   while (pos < text.size()) {
+    // Copy the run of bytes that need no escaping in one append (most strings are one such run).
+    size_t run = pos;
+    while (run < text.size()) {
+      const unsigned char c = static_cast<unsigned char>(text[run]);
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') break;
+      ++run;
+    }
+    if (run > pos) {
+      out.append(text.substr(pos, run - pos));
+      pos = run;
+      continue;
+    }
     const unsigned char ch = static_cast<unsigned char>(text[pos]);
     if (ch >= 0x80) {
       const size_t length = Utf8SequenceLength(text, pos);

@@ -65,8 +65,10 @@ Status LogToFile(const std::string& path) {
   }
 }
 
+bool Enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed) && level != Level::kOff; }
+
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
-  if (level < g_level.load(std::memory_order_relaxed) || level == Level::kOff) return;
+  if (!Enabled(level)) return;
   json::Writer line;
   line.BeginObject();
   line.Key("time").String(FormatRfc3339(SystemClock().Now()));

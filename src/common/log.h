@@ -22,6 +22,9 @@ Result<Level> ParseLevel(std::string_view name);
 // Messages below `level` are dropped. Default kInfo. Thread-safe.
 void SetLevel(Level level);
 
+// True when messages at `level` are written: lets a hot path skip building its fields.
+bool Enabled(Level level);
+
 // Sends log lines to `path` (appended) instead of stderr. Errors: kUnavailable if it cannot be opened.
 Status LogToFile(const std::string& path);
 

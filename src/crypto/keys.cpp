@@ -1,10 +1,11 @@
 #include "crypto/keys.h"
 
+#include <array>
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 #include <openssl/bio.h>
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -12,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "common/encoding.h"
+#include "common/mutex.h"
 #include "crypto/hash.h"
 
 namespace writ::crypto {
@@ -29,10 +31,6 @@ struct BioDeleter {
   void operator()(BIO* bio) const { BIO_free(bio); }
 };
 using Bio = std::unique_ptr<BIO, BioDeleter>;
-struct SigDeleter {
-  void operator()(ECDSA_SIG* sig) const { ECDSA_SIG_free(sig); }
-};
-using EcdsaSig = std::unique_ptr<ECDSA_SIG, SigDeleter>;
 
 // SubjectPublicKeyInfo prefixes for the two key types: SEQUENCE { AlgorithmIdentifier, BIT STRING }
 // followed by the raw key. Building the DER lets OpenSSL do all validation (point on curve).
@@ -87,55 +85,114 @@ std::string ReadBio(BIO* bio) {
   return std::string(data, static_cast<size_t>(length));
 }
 
-// Strict P1363 (r ‖ s) → DER. Empty on a wrong length.
-std::string P1363ToDer(std::string_view raw) {
-  if (raw.size() != 2 * kP256ScalarSize) return {};
-  EcdsaSig sig(ECDSA_SIG_new());
-  if (!sig) return {};
-  BIGNUM* r = BN_bin2bn(Bytes(raw), static_cast<int>(kP256ScalarSize), nullptr);
-  BIGNUM* s = BN_bin2bn(Bytes(raw) + kP256ScalarSize, static_cast<int>(kP256ScalarSize), nullptr);
-  if (r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    return {};
-  }
-  int length = i2d_ECDSA_SIG(sig.get(), nullptr);
-  if (length <= 0) return {};
-  std::string out(static_cast<size_t>(length), '\0');
-  auto* cursor = reinterpret_cast<unsigned char*>(out.data());
-  if (i2d_ECDSA_SIG(sig.get(), &cursor) != length) return {};
-  return out;
+constexpr size_t kMaxDerSignatureSize = 72;  // SEQUENCE { INTEGER (≤ 33 bytes), INTEGER (≤ 33 bytes) }
+using DerSignature = std::array<unsigned char, kMaxDerSignatureSize>;
+
+// Appends the DER INTEGER of the 32-byte unsigned big-endian `scalar`: minimal, so leading zero
+// bytes are dropped and a 0x00 is put before a byte whose top bit is set. Returns the new end.
+unsigned char* AppendDerInteger(unsigned char* out, const unsigned char* scalar) {
+  size_t skip = 0;
+  while (skip + 1 < kP256ScalarSize && scalar[skip] == 0) ++skip;
+  const bool pad = (scalar[skip] & 0x80) != 0;
+  *out++ = 0x02;
+  *out++ = static_cast<unsigned char>(kP256ScalarSize - skip + (pad ? 1 : 0));
+  if (pad) *out++ = 0x00;
+  std::memcpy(out, scalar + skip, kP256ScalarSize - skip);
+  return out + (kP256ScalarSize - skip);
 }
 
-// DER → P1363. Empty unless `der` is exactly the DER encoding of a signature.
+// Strict P1363 (r ‖ s) → DER in `out`, without BIGNUMs. Returns the length, 0 on a wrong size.
+size_t P1363ToDer(std::string_view raw, DerSignature& out) {
+  if (raw.size() != 2 * kP256ScalarSize) return 0;
+  unsigned char* end = AppendDerInteger(out.data() + 2, Bytes(raw));
+  end = AppendDerInteger(end, Bytes(raw) + kP256ScalarSize);
+  const size_t length = static_cast<size_t>(end - out.data());
+  out[0] = 0x30;
+  out[1] = static_cast<unsigned char>(length - 2);
+  return length;
+}
+
+// Reads the DER INTEGER at `der[*pos]` into the 32-byte big-endian `out`. False unless it is a
+// minimally encoded non-negative integer below 2^256.
+bool ReadDerInteger(std::string_view der, size_t* pos, unsigned char* out) {
+  if (*pos + 2 > der.size() || static_cast<unsigned char>(der[*pos]) != 0x02) return false;
+  size_t length = static_cast<unsigned char>(der[*pos + 1]);
+  *pos += 2;
+  if (length == 0 || length >= 0x80 || *pos + length > der.size()) return false;
+  const unsigned char* bytes = Bytes(der) + *pos;
+  *pos += length;
+  if ((bytes[0] & 0x80) != 0) return false;                                 // negative
+  if (length > 1 && bytes[0] == 0 && (bytes[1] & 0x80) == 0) return false;  // not minimal
+  while (length > 0 && *bytes == 0) {
+    ++bytes;
+    --length;
+  }
+  if (length > kP256ScalarSize) return false;
+  std::memset(out, 0, kP256ScalarSize - length);
+  std::memcpy(out + kP256ScalarSize - length, bytes, length);
+  return true;
+}
+
+// DER → P1363. Empty unless `der` is exactly a strict (canonical) DER ECDSA-Sig-Value whose
+// integers fit 32 bytes; so a non-empty answer also means `der` is strict DER.
 std::string DerToP1363(std::string_view der) {
-  const unsigned char* cursor = Bytes(der);
-  EcdsaSig sig(d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(der.size())));
-  if (!sig || cursor != Bytes(der) + der.size()) return {};
-  const BIGNUM* r = nullptr;
-  const BIGNUM* s = nullptr;
-  ECDSA_SIG_get0(sig.get(), &r, &s);
+  if (der.size() < 2 || der.size() > kMaxDerSignatureSize || static_cast<unsigned char>(der[0]) != 0x30 ||
+      static_cast<unsigned char>(der[1]) != der.size() - 2) {
+    return {};
+  }
   std::string out(2 * kP256ScalarSize, '\0');
   auto* bytes = reinterpret_cast<unsigned char*>(out.data());
-  if (BN_bn2binpad(r, bytes, static_cast<int>(kP256ScalarSize)) < 0 ||
-      BN_bn2binpad(s, bytes + kP256ScalarSize, static_cast<int>(kP256ScalarSize)) < 0) {
+  size_t pos = 2;
+  if (!ReadDerInteger(der, &pos, bytes) || !ReadDerInteger(der, &pos, bytes + kP256ScalarSize) || pos != der.size()) {
     return {};
   }
   return out;
 }
 
-// True iff `der` is canonical DER (decoding and re-encoding gives the same bytes).
-bool IsStrictDer(std::string_view der) {
-  const unsigned char* cursor = Bytes(der);
-  EcdsaSig sig(d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(der.size())));
-  if (!sig || cursor != Bytes(der) + der.size()) return false;
-  int length = i2d_ECDSA_SIG(sig.get(), nullptr);
-  if (length <= 0 || static_cast<size_t>(length) != der.size()) return false;
-  std::string again(static_cast<size_t>(length), '\0');
-  auto* out = reinterpret_cast<unsigned char*>(again.data());
-  if (i2d_ECDSA_SIG(sig.get(), &out) != length) return false;
-  return again == der;
-}
+struct PkeyCtxDeleter {
+  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
+};
+using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
+
+// ES256 contexts ready for EVP_PKEY_sign or EVP_PKEY_verify with one key. OpenSSL 3 fetches the
+// algorithm and builds a fresh context inside every EVP_DigestSignInit/EVP_DigestVerifyInit; kept
+// contexts (one per concurrent caller, at most kMaxKept) and crypto::Sha256 for the digest leave
+// only the curve arithmetic per call. Thread-safe: a context serves one caller at a time.
+class EcdsaContexts {
+ public:
+  enum class Operation : uint8_t { kSign, kVerify };
+  // `key` is borrowed: it must outlive the pool.
+  EcdsaContexts(EVP_PKEY* key, Operation operation) : key_(key), operation_(operation) {}
+
+  // A ready context, or nullptr if OpenSSL could not make one (out of memory).
+  PkeyCtx Take() const {
+    {
+      MutexLock lock(mu_);
+      if (!kept_.empty()) {
+        PkeyCtx ctx = std::move(kept_.back());
+        kept_.pop_back();
+        return ctx;
+      }
+    }
+    PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_, nullptr));
+    if (!ctx) return nullptr;
+    const int ready = operation_ == Operation::kSign ? EVP_PKEY_sign_init(ctx.get()) : EVP_PKEY_verify_init(ctx.get());
+    return ready == 1 ? std::move(ctx) : nullptr;
+  }
+
+  // Returns a context taken from this pool after a call that did not fail inside OpenSSL.
+  void Give(PkeyCtx ctx) const {
+    MutexLock lock(mu_);
+    if (kept_.size() < kMaxKept) kept_.push_back(std::move(ctx));
+  }
+
+ private:
+  static constexpr size_t kMaxKept = 64;
+  EVP_PKEY* const key_;
+  const Operation operation_;
+  mutable Mutex mu_;
+  mutable std::vector<PkeyCtx> kept_ WRIT_GUARDED_BY(mu_);
+};
 
 }  // namespace
 
@@ -147,9 +204,13 @@ std::string_view JoseAlgorithm(KeyAlgorithm algorithm) {
 // PublicKey
 
 struct PublicKey::Impl {
+  Impl(Pkey key_in, KeyAlgorithm algorithm_in, std::string raw_in)
+      : key(std::move(key_in)), algorithm(algorithm_in), raw(std::move(raw_in)),
+        verify_contexts(key.get(), EcdsaContexts::Operation::kVerify) {}
   Pkey key;
   KeyAlgorithm algorithm;
-  std::string raw;  // cached Raw()
+  std::string raw;                // cached Raw()
+  EcdsaContexts verify_contexts;  // ES256 only
 };
 
 PublicKey::PublicKey(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
@@ -174,7 +235,7 @@ Result<PublicKey> PublicKey::FromDer(std::string_view der) {
   }
   WRIT_ASSIGN_OR_RETURN(KeyAlgorithm algorithm, Classify(key.get()));
   WRIT_ASSIGN_OR_RETURN(std::string raw, RawFromKey(key.get(), algorithm));
-  auto impl = std::make_shared<Impl>(Impl{std::move(key), algorithm, std::move(raw)});
+  auto impl = std::make_shared<Impl>(std::move(key), algorithm, std::move(raw));
   return PublicKey(std::move(impl));
 }
 
@@ -202,7 +263,7 @@ Result<PublicKey> PublicKey::FromPem(std::string_view pem) {
   if (!key) return Fail(Code::kInvalidArgument, "malformed public key pem");
   WRIT_ASSIGN_OR_RETURN(KeyAlgorithm algorithm, Classify(key.get()));
   WRIT_ASSIGN_OR_RETURN(std::string raw, RawFromKey(key.get(), algorithm));
-  return PublicKey(std::make_shared<Impl>(Impl{std::move(key), algorithm, std::move(raw)}));
+  return PublicKey(std::make_shared<Impl>(std::move(key), algorithm, std::move(raw)));
 }
 
 Result<PublicKey> PublicKey::FromJwk(const json::Value& jwk) {
@@ -274,25 +335,27 @@ std::string PublicKey::Thumbprint() const {
 }
 
 bool PublicKey::Verify(std::string_view message, std::string_view signature, SignatureFormat format) const {
-  std::string der;
-  const EVP_MD* md = nullptr;
-  std::string_view to_check = signature;
   if (impl_->algorithm == KeyAlgorithm::kEd25519) {
     if (format != SignatureFormat::kRaw || signature.size() != 64) return false;
-  } else {
-    md = EVP_sha256();
-    if (format == SignatureFormat::kRaw) {
-      der = P1363ToDer(signature);
-      if (der.empty()) return false;
-      to_check = der;
-    } else if (!IsStrictDer(signature)) {
-      return false;
-    }
+    MdCtx ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, impl_->key.get()) != 1) return false;
+    return EVP_DigestVerify(ctx.get(), Bytes(signature), signature.size(), Bytes(message), message.size()) == 1;
   }
-  MdCtx ctx(EVP_MD_CTX_new());
+  DerSignature der_buffer{};
+  std::string_view der = signature;
+  if (format == SignatureFormat::kRaw) {
+    const size_t length = P1363ToDer(signature, der_buffer);
+    if (length == 0) return false;
+    der = std::string_view(reinterpret_cast<const char*>(der_buffer.data()), length);
+  } else if (DerToP1363(signature).empty()) {
+    return false;  // not strict DER
+  }
+  const Sha256Digest digest = Sha256(message);
+  PkeyCtx ctx = impl_->verify_contexts.Take();
   if (!ctx) return false;
-  if (EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, impl_->key.get()) != 1) return false;
-  return EVP_DigestVerify(ctx.get(), Bytes(to_check), to_check.size(), Bytes(message), message.size()) == 1;
+  const int verdict = EVP_PKEY_verify(ctx.get(), Bytes(der), der.size(), digest.data(), digest.size());
+  if (verdict >= 0) impl_->verify_contexts.Give(std::move(ctx));  // 0 is a bad signature, not a broken context
+  return verdict == 1;
 }
 
 bool operator==(const PublicKey& left, const PublicKey& right) {
@@ -303,9 +366,13 @@ bool operator==(const PublicKey& left, const PublicKey& right) {
 // PrivateKey
 
 struct PrivateKey::Impl {
+  Impl(Pkey key_in, KeyAlgorithm algorithm_in, PublicKey public_key_in)
+      : key(std::move(key_in)), algorithm(algorithm_in), public_key(std::move(public_key_in)),
+        sign_contexts(key.get(), EcdsaContexts::Operation::kSign) {}
   Pkey key;
   KeyAlgorithm algorithm;
   PublicKey public_key;
+  EcdsaContexts sign_contexts;  // ES256 only
 };
 
 PrivateKey::PrivateKey(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
@@ -323,7 +390,7 @@ Result<PrivateKey> PrivateKey::Generate(KeyAlgorithm algorithm) {
                                                : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!key) return Fail(Code::kInternal, "key generation failed");
   WRIT_ASSIGN_OR_RETURN(PublicKey public_key, PublicOf(key.get()));
-  return PrivateKey(std::make_shared<Impl>(Impl{std::move(key), algorithm, std::move(public_key)}));
+  return PrivateKey(std::make_shared<Impl>(std::move(key), algorithm, std::move(public_key)));
 }
 
 Result<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
@@ -333,7 +400,7 @@ Result<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
   if (!key) return Fail(Code::kInvalidArgument, "malformed private key pem");
   WRIT_ASSIGN_OR_RETURN(KeyAlgorithm algorithm, Classify(key.get()));
   WRIT_ASSIGN_OR_RETURN(PublicKey public_key, PublicOf(key.get()));
-  return PrivateKey(std::make_shared<Impl>(Impl{std::move(key), algorithm, std::move(public_key)}));
+  return PrivateKey(std::make_shared<Impl>(std::move(key), algorithm, std::move(public_key)));
 }
 
 Result<PrivateKey> PrivateKey::FromEd25519Seed(std::string_view seed) {
@@ -342,7 +409,7 @@ Result<PrivateKey> PrivateKey::FromEd25519Seed(std::string_view seed) {
   if (!key) return Fail(Code::kInvalidArgument, "invalid ed25519 seed");
   WRIT_ASSIGN_OR_RETURN(PublicKey public_key, PublicOf(key.get()));
   return PrivateKey(
-      std::make_shared<Impl>(Impl{std::move(key), KeyAlgorithm::kEd25519, std::move(public_key)}));
+      std::make_shared<Impl>(std::move(key), KeyAlgorithm::kEd25519, std::move(public_key)));
 }
 
 KeyAlgorithm PrivateKey::algorithm() const { return impl_->algorithm; }
@@ -357,27 +424,31 @@ std::string PrivateKey::ToPem() const {
 }
 
 Result<std::string> PrivateKey::Sign(std::string_view message, SignatureFormat format) const {
-  bool ed25519 = impl_->algorithm == KeyAlgorithm::kEd25519;
-  if (ed25519 && format == SignatureFormat::kDer) {
-    return Fail(Code::kInvalidArgument, "ed25519 signatures have no der form");
+  if (impl_->algorithm == KeyAlgorithm::kEd25519) {
+    if (format == SignatureFormat::kDer) return Fail(Code::kInvalidArgument, "ed25519 signatures have no der form");
+    MdCtx ctx(EVP_MD_CTX_new());
+    std::string out(64, '\0');
+    size_t length = out.size();
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, impl_->key.get()) != 1 ||
+        EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &length, Bytes(message),
+                       message.size()) != 1 ||
+        length != out.size()) {
+      return Fail(Code::kInternal, "signing failed");
+    }
+    return out;
   }
-  MdCtx ctx(EVP_MD_CTX_new());
-  if (!ctx) return Fail(Code::kInternal, "out of memory");
-  if (EVP_DigestSignInit(ctx.get(), nullptr, ed25519 ? nullptr : EVP_sha256(), nullptr, impl_->key.get()) != 1) {
+  const Sha256Digest digest = Sha256(message);
+  PkeyCtx ctx = impl_->sign_contexts.Take();
+  if (!ctx) return Fail(Code::kInternal, "signing failed");
+  DerSignature der{};
+  size_t length = der.size();
+  if (EVP_PKEY_sign(ctx.get(), der.data(), &length, digest.data(), digest.size()) != 1) {
     return Fail(Code::kInternal, "signing failed");
   }
-  size_t length = 0;
-  if (EVP_DigestSign(ctx.get(), nullptr, &length, Bytes(message), message.size()) != 1) {
-    return Fail(Code::kInternal, "signing failed");
-  }
-  std::string out(length, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &length, Bytes(message),
-                     message.size()) != 1) {
-    return Fail(Code::kInternal, "signing failed");
-  }
-  out.resize(length);
-  if (ed25519 || format == SignatureFormat::kDer) return out;
-  std::string raw = DerToP1363(out);
+  impl_->sign_contexts.Give(std::move(ctx));
+  const std::string_view der_view(reinterpret_cast<const char*>(der.data()), length);
+  if (format == SignatureFormat::kDer) return std::string(der_view);
+  std::string raw = DerToP1363(der_view);
   if (raw.empty()) return Fail(Code::kInternal, "signing failed");
   return raw;
 }

@@ -19,9 +19,9 @@
 
 #include <fmt/format.h>
 
-#include "common/ids.h"
 #include "common/log.h"
 #include "gateway/child_process.h"
+#include "gateway/interceptor.h"
 #include "gateway/line_reader.h"
 
 namespace writ::gateway {
@@ -73,25 +73,21 @@ json::Value GuessId(const std::string& head, const std::string& tail) {
   return json::Value();
 }
 
-std::string ErrorMessage(const json::Value& id, int code, std::string_view message, json::Value data = {}) {
-  json::Writer writer;
-  writer.BeginObject().Key("jsonrpc").String("2.0").Key("id").Json(id).Key("error").BeginObject();
-  writer.Key("code").Int(code).Key("message").String(message);
-  if (!data.is_null()) writer.Key("data").Json(data);
-  writer.EndObject().EndObject();
-  return writer.Take();
-}
-
 class Proxy {
  public:
   Proxy(const StdioProxyOptions& options, std::unique_ptr<ChildProcess> child, int client_out)
-      : options_(options), child_(std::move(child)), client_out_(client_out) {}
+      : options_(options),
+        interceptor_({.server_name = options.server_name,
+                      .decisions = options.decisions,
+                      .max_argument_bytes = options.max_argument_bytes,
+                      .approval_timeout = options.approval_timeout,
+                      .approval_poll = options.approval_poll}),
+        child_(std::move(child)),
+        client_out_(client_out) {}
 
   int Run(int client_in);
 
  private:
-  void ReadClient();
-  bool FillClientBuffer();
   enum class Kind : uint8_t { kOther, kCall, kList };
   struct Pending {
     Kind kind = Kind::kOther;
@@ -100,6 +96,8 @@ class Proxy {
     SteadyClock::time_point forwarded;
   };
 
+  void ReadClient();
+  bool FillClientBuffer();  // REQUIRES: client_read_mu_ held
   void ReadServer();
   // REQUIRES: read_lock holds client_read_mu_; it is released while a tools/call is decided.
   void HandleClientLine(std::string_view line, std::unique_lock<std::mutex>& read_lock);
@@ -107,12 +105,8 @@ class Proxy {
   void HandleServerLine(std::string_view line);
   void HandleServerOversize(const LineReader::Item& item);
   void HandleCall(const json::Value& message, const json::Value& id, std::string_view line);
-  void AwaitApproval(ToolCall call, json::Value id, std::string line, Decision decision);
+  void AwaitApproval(CallCheck check, json::Value id, std::string line);
   void Forward(const ToolCall& call, const json::Value& id, std::string_view line, std::string approval_id = "");
-  void Record(const Pending& pending, std::string status, bool is_error = false);
-  void FinishCall(Pending pending, json::Value message);
-  void FilterList(const json::Value& id, json::Value message);
-  void ReplyDenied(const json::Value& id, const ToolCall& call, const Decision& decision, std::string_view message);
   void FailAllPending(std::string_view message);
 
   bool WriteClient(std::string_view line);
@@ -121,9 +115,9 @@ class Proxy {
   std::optional<Pending> TakePending(const json::Value& id);
   bool IsCancelled(const json::Value& id);
   void SignalStop();
-  std::string ToolLabel(const ToolCall& call) const { return fmt::format("{}/{}", call.server, call.tool); }
 
   const StdioProxyOptions& options_;
+  const Interceptor interceptor_;
   std::unique_ptr<ChildProcess> child_;
   const int client_out_;
   int client_in_ = -1;
@@ -133,6 +127,7 @@ class Proxy {
   std::string client_chunk_ = std::string(kReadChunk, '\0');
   bool client_done_ = false;
   std::atomic<bool> client_closed_{false};
+
   int stop_pipe_[2] = {-1, -1};
   std::atomic<bool> stopping_{false};
 
@@ -288,8 +283,8 @@ void Proxy::FailAllPending(std::string_view message) {
   for (auto& [key, entry] : pending) {
     auto id = json::Parse(key);
     if (!id) continue;
-    if (entry.kind == Kind::kCall) Record(entry, "failed");
-    WriteClient(ErrorMessage(*id, kJsonRpcInternalError, message));
+    if (entry.kind == Kind::kCall) interceptor_.FailCall(entry.call, entry.forwarded, entry.approval_id);
+    WriteClient(JsonRpcError(*id, kJsonRpcInternalError, message));
   }
 }
 
@@ -297,7 +292,7 @@ void Proxy::HandleClientOversize(const LineReader::Item& item) {
   const json::Value id = GuessId(item.head, item.tail);
   log::Warn("mcp client message too large: refused",
             {{"bytes", static_cast<int64_t>(item.size)}, {"limit", static_cast<int64_t>(options_.max_message_bytes)}});
-  WriteClient(ErrorMessage(id, kJsonRpcInvalidRequest,
+  WriteClient(JsonRpcError(id, kJsonRpcInvalidRequest,
                            fmt::format("writ: message of {} bytes exceeds the limit of {} bytes; not forwarded",
                                        item.size, options_.max_message_bytes)));
 }
@@ -305,13 +300,13 @@ void Proxy::HandleClientOversize(const LineReader::Item& item) {
 void Proxy::HandleClientLine(std::string_view line, std::unique_lock<std::mutex>& read_lock) {
   auto parsed = json::Parse(line, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
   if (!parsed) {
-    WriteClient(ErrorMessage(json::Value(), kJsonRpcParseError,
+    WriteClient(JsonRpcError(json::Value(), kJsonRpcParseError,
                              fmt::format("writ: parse error: {}", parsed.error().message)));
     return;
   }
   const json::Value& message = *parsed;
   if (!message.is_object()) {
-    WriteClient(ErrorMessage(json::Value(), kJsonRpcInvalidRequest,
+    WriteClient(JsonRpcError(json::Value(), kJsonRpcInvalidRequest,
                              "writ: a message must be one JSON-RPC object (batches are not part of MCP)"));
     return;
   }
@@ -330,7 +325,7 @@ void Proxy::HandleClientLine(std::string_view line, std::unique_lock<std::mutex>
     AddPending(*id, {.kind = name == "tools/list" ? Kind::kList : Kind::kOther});
     if (!WriteServer(line)) {
       TakePending(*id).reset();
-      WriteClient(ErrorMessage(*id, kJsonRpcInternalError,
+      WriteClient(JsonRpcError(*id, kJsonRpcInternalError,
                                fmt::format("mcp server `{}` is not running", options_.server_name)));
     }
     return;
@@ -349,158 +344,42 @@ void Proxy::HandleClientLine(std::string_view line, std::unique_lock<std::mutex>
 }
 
 void Proxy::HandleCall(const json::Value& message, const json::Value& id, std::string_view line) {
-  const json::Value* params = message.Find("params");
-  const json::Value* name = params != nullptr ? params->Find("name") : nullptr;
-  if (name == nullptr || !name->is_string() || name->as_string().empty()) {
-    WriteClient(ErrorMessage(id, kJsonRpcInvalidParams, "writ: tools/call needs a string `params.name`"));
-    return;
-  }
-  const json::Value* arguments = params->Find("arguments");
-  if (arguments != nullptr && !arguments->is_null() && !arguments->is_object()) {
-    WriteClient(ErrorMessage(id, kJsonRpcInvalidParams, "writ: tools/call `params.arguments` must be an object"));
-    return;
-  }
-  ToolCall call{.agent = options_.agent,
-                .server = options_.server_name,
-                .tool = name->as_string(),
-                .arguments = arguments != nullptr && arguments->is_object() ? *arguments : json::Value(json::Object{}),
-                .correlation_id = NewUuidV7()};
-  // The arguments are part of the line, so only a long line needs measuring (a serialisation).
-  if (const size_t size = line.size() > options_.max_argument_bytes ? json::Serialize(call.arguments).size() : 0;
-      size > options_.max_argument_bytes) {
-    ReplyDenied(id, call, Decision{.reason = fmt::format("arguments of {} bytes exceed the decision limit of {} bytes",
-                                                         size, options_.max_argument_bytes)},
-                "denied");
-    return;
-  }
-  auto decision = options_.decisions->Decide(call);
-  if (!decision) {
-    log::Error("no decision: tools/call refused",
-               {{"correlation_id", call.correlation_id}, {"tool", ToolLabel(call)}, {"error", decision.error().message}});
-    json::Value data;
-    data.Set("correlation_id", call.correlation_id);
-    WriteClient(ErrorMessage(id, kJsonRpcInternalError,
-                             fmt::format("writ: no decision for tool `{}`, so it was not called: {}", ToolLabel(call),
-                                         decision.error().message),
-                             std::move(data)));
-    return;
-  }
-  switch (decision->verdict) {
-    case Verdict::kAllow:
-      Forward(call, id, line);
+  CallCheck check = interceptor_.CheckCall(options_.agent, message, id);
+  switch (check.next) {
+    case CallCheck::Next::kForward:
+      Forward(check.call, id, line);
       return;
-    case Verdict::kDeny:
-      ReplyDenied(id, call, *decision, "denied");
+    case CallCheck::Next::kReply:
+      WriteClient(check.reply);
       return;
-    case Verdict::kApprovalRequired: {
-      log::Info("tools/call waits for approval", {{"correlation_id", call.correlation_id},
-                                                  {"tool", ToolLabel(call)},
-                                                  {"approval_id", decision->approval_id}});
+    case CallCheck::Next::kAwaitApproval: {
       std::lock_guard lock(waiters_mu_);
-      waiters_.emplace_back(&Proxy::AwaitApproval, this, std::move(call), id, std::string(line), std::move(*decision));
+      waiters_.emplace_back(&Proxy::AwaitApproval, this, std::move(check), id, std::string(line));
       return;
     }
   }
 }
 
-void Proxy::AwaitApproval(ToolCall call, json::Value id, std::string line, Decision decision) {
-  const auto deadline = SteadyClock::now() + options_.approval_timeout;
-  const Pending waiting{.kind = Kind::kCall, .call = call, .approval_id = decision.approval_id,
-                        .forwarded = SteadyClock::now()};
-  while (true) {
-    if (stopping_ || IsCancelled(id)) {
-      Record(waiting, "cancelled");
-      return;
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-    if (left.count() <= 0) {
-      ReplyDenied(id, call, decision,
-                  fmt::format("no approval within {}s (approval `{}`)",
-                              std::chrono::duration_cast<std::chrono::seconds>(options_.approval_timeout).count(),
-                              decision.approval_id));
-      return;
-    }
-    auto state = options_.decisions->WaitForApproval(decision.approval_id, std::min(left, options_.approval_poll));
-    if (!state) {
-      json::Value data;
-      data.Set("correlation_id", call.correlation_id);
-      data.Set("approval_id", decision.approval_id);
-      WriteClient(ErrorMessage(id, kJsonRpcInternalError,
-                               fmt::format("writ: lost track of approval `{}` for tool `{}`, so it was not called: {}",
-                                           decision.approval_id, ToolLabel(call), state.error().message),
-                               std::move(data)));
-      return;
-    }
-    switch (*state) {
-      case ApprovalState::kPending:
-        continue;
-      case ApprovalState::kDenied:
-        ReplyDenied(id, call, decision, fmt::format("approval `{}` was denied", decision.approval_id));
-        return;
-      case ApprovalState::kExpired:
-        ReplyDenied(id, call, decision, fmt::format("approval `{}` expired", decision.approval_id));
-        return;
-      case ApprovalState::kGranted:
-        break;
-    }
-    if (stopping_ || IsCancelled(id)) {
-      Record(waiting, "cancelled");
-      return;
-    }
-    auto again = options_.decisions->Decide(call);  // consumes the grant; a policy change still wins
-    if (!again) {
-      WriteClient(ErrorMessage(id, kJsonRpcInternalError,
-                               fmt::format("writ: no decision for tool `{}` after approval, so it was not called: {}",
-                                           ToolLabel(call), again.error().message)));
-    } else if (again->verdict == Verdict::kAllow) {
-      Forward(call, id, line, decision.approval_id);
-    } else {
-      again->approval_id = decision.approval_id;
-      ReplyDenied(id, call, *again, "denied after approval");
-    }
-    return;
+void Proxy::AwaitApproval(CallCheck check, json::Value id, std::string line) {
+  auto next = interceptor_.AwaitApproval(std::move(check), id, [this, &id] { return stopping_ || IsCancelled(id); });
+  if (!next) return;
+  if (next->next == CallCheck::Next::kForward) {
+    Forward(next->call, id, line, next->decision.approval_id);
+  } else {
+    WriteClient(next->reply);
   }
-}
-
-void Proxy::ReplyDenied(const json::Value& id, const ToolCall& call, const Decision& decision,
-                        std::string_view message) {
-  Record({.kind = Kind::kCall, .call = call, .approval_id = decision.approval_id, .forwarded = SteadyClock::now()},
-         "denied");
-  log::Info("tools/call denied",
-            {{"correlation_id", call.correlation_id}, {"tool", ToolLabel(call)}, {"reason", decision.reason}});
-  json::Value data;
-  data.Set("correlation_id", call.correlation_id);
-  data.Set("decision", "deny");
-  data.Set("reason", decision.reason);
-  json::Value policies = json::Array{};
-  for (const std::string& policy : decision.policies) policies.Append(policy);
-  data.Set("policies", std::move(policies));
-  if (!decision.approval_id.empty()) data.Set("approval_id", decision.approval_id);
-  std::string text = fmt::format("writ: tools/call `{}` for agent `{}` {}", ToolLabel(call), call.agent, message);
-  if (!decision.reason.empty() && message == "denied") text += fmt::format(": {}", decision.reason);
-  if (!decision.policies.empty()) text += fmt::format(" (policies: {})", fmt::join(decision.policies, ", "));
-  WriteClient(ErrorMessage(id, kJsonRpcDenied, text, std::move(data)));
-}
-
-void Proxy::Record(const Pending& pending, std::string status, bool is_error) {
-  options_.decisions->RecordOutcome(
-      pending.call, {.status = std::move(status),
-                     .is_error = is_error,
-                     .duration = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - pending.forwarded),
-                     .approval_id = pending.approval_id});
 }
 
 void Proxy::Forward(const ToolCall& call, const json::Value& id, std::string_view line, std::string approval_id) {
-  Pending pending{.kind = Kind::kCall, .call = call, .approval_id = std::move(approval_id), .forwarded = SteadyClock::now()};
   if (IsCancelled(id)) {  // the client cancelled while the call was decided: it expects no answer
-    Record(pending, "cancelled");
+    interceptor_.CancelCall(call, approval_id);
     return;
   }
-  AddPending(id, std::move(pending));
+  AddPending(id, {.kind = Kind::kCall, .call = call, .approval_id = std::move(approval_id), .forwarded = SteadyClock::now()});
   if (!WriteServer(line)) {
-    if (auto taken = TakePending(id)) {
-      Record(*taken, "failed");
-      WriteClient(ErrorMessage(id, kJsonRpcInternalError,
+    if (auto pending = TakePending(id)) {
+      interceptor_.FailCall(call, pending->forwarded, pending->approval_id);
+      WriteClient(JsonRpcError(id, kJsonRpcInternalError,
                                fmt::format("mcp server `{}` is not running", options_.server_name)));
     }
   }
@@ -512,8 +391,8 @@ void Proxy::HandleServerOversize(const LineReader::Item& item) {
             {{"bytes", static_cast<int64_t>(item.size)}, {"limit", static_cast<int64_t>(options_.max_message_bytes)}});
   auto pending = id.is_null() ? std::nullopt : TakePending(id);
   if (!pending) return;
-  if (pending->kind == Kind::kCall) Record(*pending, "failed");
-  WriteClient(ErrorMessage(id, kJsonRpcInternalError,
+  if (pending->kind == Kind::kCall) interceptor_.FailCall(pending->call, pending->forwarded, pending->approval_id);
+  WriteClient(JsonRpcError(id, kJsonRpcInternalError,
                            fmt::format("writ: the answer of mcp server `{}` ({} bytes) exceeds the limit of {} bytes",
                                        options_.server_name, item.size, options_.max_message_bytes)));
 }
@@ -535,62 +414,10 @@ void Proxy::HandleServerLine(std::string_view line) {
     return;
   }
   if (pending->kind == Kind::kCall) {
-    FinishCall(std::move(*pending), std::move(*parsed));
+    WriteClient(interceptor_.FinishCall(pending->call, pending->forwarded, std::move(*parsed), pending->approval_id));
   } else {
-    FilterList(*id, std::move(*parsed));
+    WriteClient(interceptor_.FilterList(options_.agent, *id, std::move(*parsed)));
   }
-}
-
-void Proxy::FinishCall(Pending pending, json::Value message) {
-  std::string status = "error";
-  bool is_error = false;
-  for (json::Member& member : message.mutable_object()) {
-    if (member.first != "result" || !member.second.is_object()) continue;
-    status = "ok";
-    const json::Value* flag = member.second.Find("isError");
-    is_error = flag != nullptr && flag->is_bool() && flag->as_bool();
-    json::Value meta;
-    if (const json::Value* existing = member.second.Find("_meta"); existing != nullptr && existing->is_object()) {
-      meta = *existing;
-    }
-    meta.Set(std::string(kCorrelationMetaKey), pending.call.correlation_id);
-    member.second.Set("_meta", std::move(meta));
-  }
-  WriteClient(json::Serialize(message));
-  Record(pending, std::move(status), is_error);  // after the answer: recording is off the call's path
-}
-
-void Proxy::FilterList(const json::Value& id, json::Value message) {
-  json::Value* tools = nullptr;
-  for (json::Member& member : message.mutable_object()) {
-    if (member.first != "result" || !member.second.is_object()) continue;
-    for (json::Member& field : member.second.mutable_object()) {
-      if (field.first == "tools" && field.second.is_array()) tools = &field.second;
-    }
-  }
-  if (tools == nullptr) {
-    WriteClient(json::Serialize(message));
-    return;
-  }
-  std::vector<std::string> names;
-  for (const json::Value& tool : tools->as_array()) {
-    const json::Value* name = tool.Find("name");
-    names.push_back(name != nullptr && name->is_string() ? name->as_string() : std::string());
-  }
-  auto decisions = options_.decisions->DecideList(options_.agent, options_.server_name, names);
-  if (!decisions) {
-    WriteClient(ErrorMessage(id, kJsonRpcInternalError,
-                             fmt::format("writ: cannot decide which tools of `{}` to list: {}", options_.server_name,
-                                         decisions.error().message)));
-    return;
-  }
-  json::Array kept;
-  json::Array& all = tools->mutable_array();
-  for (size_t index = 0; index < all.size() && index < decisions->size(); ++index) {
-    if (!names[index].empty() && (*decisions)[index].verdict != Verdict::kDeny) kept.push_back(std::move(all[index]));
-  }
-  *tools = json::Value(std::move(kept));
-  WriteClient(json::Serialize(message));
 }
 
 }  // namespace

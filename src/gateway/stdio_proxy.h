@@ -19,16 +19,9 @@
 
 #include "common/result.h"
 #include "gateway/decision.h"
+#include "gateway/interceptor.h"  // the JSON-RPC error codes and kCorrelationMetaKey
 
 namespace writ::gateway {
-
-inline constexpr int kJsonRpcParseError = -32700;
-inline constexpr int kJsonRpcInvalidRequest = -32600;
-inline constexpr int kJsonRpcInvalidParams = -32602;
-inline constexpr int kJsonRpcInternalError = -32603;
-inline constexpr int kJsonRpcDenied = -32001;  // writ said no (deny, approval denied or timed out)
-
-inline constexpr std::string_view kCorrelationMetaKey = "writ/correlation_id";
 
 struct StdioProxyOptions {
   std::string agent;                 // the principal: Writ::Agent::"<agent>"

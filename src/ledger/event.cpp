@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -34,10 +35,28 @@ constexpr std::array<std::string_view, 16> kSecretNames = {
     "secret",        "client_secret", "api_key",      "apikey",     "authorization", "credential",
     "credentials",   "private_key",  "cookie",        "set-cookie"};
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+bool EqualsIgnoringCase(std::string_view text, std::string_view lower) {
+  if (text.size() != lower.size()) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// True if `value` holds, at any depth, a member that Redact would replace.
+bool HasSecretMember(const json::Value& value) {
+  if (value.is_object()) {
+    for (const auto& [name, member] : value.as_object()) {
+      if (IsSecretDetailName(name) || HasSecretMember(member)) return true;
+    }
+  } else if (value.is_array()) {
+    for (const json::Value& item : value.as_array()) {
+      if (HasSecretMember(item)) return true;
+    }
+  }
+  return false;
 }
 
 void Redact(json::Value& value, std::string_view key) {
@@ -99,8 +118,8 @@ std::string_view DecisionName(Decision decision) {
 }
 
 bool IsSecretDetailName(std::string_view name) {
-  std::string lower = Lower(name);
-  return std::find(kSecretNames.begin(), kSecretNames.end(), lower) != kSecretNames.end();
+  return std::any_of(kSecretNames.begin(), kSecretNames.end(),
+                     [&](std::string_view secret) { return EqualsIgnoringCase(name, secret); });
 }
 
 std::string SecretFingerprint(std::string_view key, std::string_view value) {
@@ -113,14 +132,17 @@ Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& opt
   if (!event.details.is_null() && !event.details.is_object()) {
     return Fail(Code::kInvalidArgument, "event details must be a json object");
   }
-  json::Value details = event.details;
-  if (!event.secrets.empty() || !details.is_null()) {
-    Redact(details, options.hmac_key);
+  // Copy the details only when something in them must be replaced (the common case copies nothing).
+  std::optional<json::Value> redacted;
+  if (!event.secrets.empty() || HasSecretMember(event.details)) {
+    redacted = event.details;
+    Redact(*redacted, options.hmac_key);
     for (const auto& [name, value] : event.secrets) {
       if (name.empty()) return Fail(Code::kInvalidArgument, "secret field name is empty");
-      details.Set(name, SecretFingerprint(options.hmac_key, value));
+      redacted->Set(name, SecretFingerprint(options.hmac_key, value));
     }
   }
+  const json::Value& details = redacted ? *redacted : event.details;
   json::Writer writer;
   writer.BeginObject();
   writer.Key("v").Int(1);
@@ -151,15 +173,49 @@ Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& opt
   return body;
 }
 
+std::string_view FormatLeafTail(uint64_t seq, std::string_view prev_hash, char (&out)[kLeafTailBuffer]) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr std::string_view kSeq = ",\"seq\":";
+  static constexpr std::string_view kPrev = ",\"prev\":\"";
+  char* at = out;
+  std::memcpy(at, kSeq.data(), kSeq.size());
+  at += kSeq.size();
+  char digits[20];
+  size_t count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + seq % 10);
+    seq /= 10;
+  } while (seq != 0);
+  while (count > 0) *at++ = digits[--count];
+  std::memcpy(at, kPrev.data(), kPrev.size());
+  at += kPrev.size();
+  // Standard base64 of 32 bytes: ten 3-byte groups, then two bytes and one '='.
+  const auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(prev_hash[i])); };
+  size_t i = 0;
+  for (; i + 3 <= 32; i += 3) {
+    const uint32_t group = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
+    *at++ = kAlphabet[group >> 18 & 63];
+    *at++ = kAlphabet[group >> 12 & 63];
+    *at++ = kAlphabet[group >> 6 & 63];
+    *at++ = kAlphabet[group & 63];
+  }
+  const uint32_t last = byte(i) << 16 | byte(i + 1) << 8;
+  *at++ = kAlphabet[last >> 18 & 63];
+  *at++ = kAlphabet[last >> 12 & 63];
+  *at++ = kAlphabet[last >> 6 & 63];
+  *at++ = '=';
+  *at++ = '"';
+  *at++ = '}';
+  return std::string_view(out, static_cast<size_t>(at - out));
+}
+
 std::string EncodeLeaf(std::string_view body, uint64_t seq, std::string_view prev_hash) {
+  char buffer[kLeafTailBuffer];
+  std::string_view tail = FormatLeafTail(seq, prev_hash, buffer);
   std::string leaf;
-  leaf.reserve(body.size() + 80);
+  leaf.reserve(body.size() + tail.size());
   leaf.append(body);
-  leaf.append(",\"seq\":");
-  leaf.append(std::to_string(seq));
-  leaf.append(",\"prev\":\"");
-  leaf.append(Base64Encode(prev_hash));
-  leaf.append("\"}");
+  leaf.append(tail);
   return leaf;
 }
 

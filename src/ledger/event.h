@@ -83,6 +83,12 @@ Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& opt
 // The complete leaf bytes: body + `,"seq":<seq>,"prev":"<base64 prev>"}`.
 std::string EncodeLeaf(std::string_view body, uint64_t seq, std::string_view prev_hash);
 
+// Just the tail `,"seq":<seq>,"prev":"<base64 prev>"}`, formatted into `out` without allocating
+// (the writer and Verify do this once per event). REQUIRES: prev_hash is 32 bytes. The view
+// points into `out`.
+inline constexpr size_t kLeafTailBuffer = 96;
+std::string_view FormatLeafTail(uint64_t seq, std::string_view prev_hash, char (&out)[kLeafTailBuffer]);
+
 // An event read back from its leaf bytes, with its position and chain link.
 struct DecodedEvent {
   Event event;          // secrets are already fingerprints inside details; `secrets` is empty

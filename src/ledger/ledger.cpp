@@ -1,6 +1,8 @@
 #include "ledger/ledger.h"
 
+#include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <thread>
 
@@ -13,21 +15,63 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/mutex.h"
+#include "ledger/index.h"
 #include "store/ledger_store.h"
 
 namespace writ::ledger {
 namespace {
 
-// One queued append: the encoded body and the columns the store filters on.
+// One queued append: the encoded body and the fields the query index keys on.
 struct Pending {
   LeafIndex index;
   std::string body;
   std::string id;
   int64_t time_ms;
-  std::string_view kind;
+  EventKind kind;
   std::string subject;
   std::string correlation_id;
   std::function<void(Result<Receipt>)> done;  // AppendAsync's callback, or empty
+};
+
+// Segments are cut at this many data bytes, so that one blob stays a modest read.
+constexpr size_t kSegmentBytes = 4 << 20;
+
+// UUIDv7 ids for events without one, cheaply: 48 bits of the event's millisecond, then 74 bits
+// that are a random per-ledger base plus a counter (RFC 9562 §6.2 allows a counter), so one
+// getrandom per Ledger instead of one per event. Unique within the ledger; a new random base per
+// open keeps them unique across restarts. The millisecond is the event's own time, which lets
+// FindEventById go straight to the right index block.
+class IdGenerator {
+ public:
+  IdGenerator() { FillRandom(&base_, sizeof(base_)); }
+  std::string Next(int64_t millis) {
+    const uint64_t low = base_.low + counter_.fetch_add(1, std::memory_order_relaxed);
+    uint8_t bytes[16];
+    for (int i = 5; i >= 0; --i) {
+      bytes[i] = static_cast<uint8_t>(millis & 0xff);
+      millis >>= 8;
+    }
+    bytes[6] = static_cast<uint8_t>(0x70 | ((base_.high >> 8) & 0x0f));
+    bytes[7] = static_cast<uint8_t>(base_.high & 0xff);
+    for (int i = 0; i < 8; ++i) bytes[8 + i] = static_cast<uint8_t>(low >> (56 - 8 * i));
+    bytes[8] = static_cast<uint8_t>(0x80 | (bytes[8] & 0x3f));  // RFC 9562 variant
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string text(36, '-');
+    size_t at = 0;
+    for (size_t i = 0; i < 16; ++i) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) ++at;
+      text[at++] = kHex[bytes[i] >> 4];
+      text[at++] = kHex[bytes[i] & 0x0f];
+    }
+    return text;
+  }
+
+ private:
+  struct {
+    uint64_t low = 0;
+    uint16_t high = 0;
+  } base_;
+  std::atomic<uint64_t> counter_{0};
 };
 
 // Calls each queued callback with `error` (outside any lock: a callback may append again).
@@ -65,9 +109,17 @@ Status WriteFileAtomically(const std::string& path, const std::string& content) 
   return Ok();
 }
 
-Result<StoredEvent> ToStored(const store::LedgerRow& row) {
-  WRIT_ASSIGN_OR_RETURN(DecodedEvent decoded, DecodeLeaf(row.data));
-  return StoredEvent{row.index, std::move(decoded.event)};
+Result<std::vector<Hash>> HashesFromBytes(const std::string& bytes, LeafIndex begin) {
+  std::vector<Hash> hashes(bytes.size() / crypto::kSha256Size);
+  if (bytes.size() % crypto::kSha256Size != 0) {
+    return Fail(Code::kDataLoss, fmt::format("leaf hashes from {} are malformed", begin));
+  }
+  std::memcpy(hashes.data(), bytes.data(), bytes.size());
+  return hashes;
+}
+
+void AppendLittle32(std::string& out, uint64_t value) {
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
 }
 
 }  // namespace
@@ -79,17 +131,7 @@ class Ledger::Impl {
         clock_(options.clock != nullptr ? *options.clock : SystemClock()),
         store_(store),
         tree_({.cached_level = options.cached_level,
-               .reader = [this](LeafIndex begin, LeafIndex end) -> Result<std::vector<Hash>> {
-                 WRIT_ASSIGN_OR_RETURN(std::vector<std::string> raw, store_.LeafHashes(begin, end));
-                 std::vector<Hash> hashes;
-                 hashes.reserve(raw.size());
-                 for (const std::string& bytes : raw) {
-                   auto hash = HashFromBytes(bytes);
-                   if (!hash) return Fail(Code::kDataLoss, fmt::format("leaf hash {} is malformed", begin + hashes.size()));
-                   hashes.push_back(*hash);
-                 }
-                 return hashes;
-               }}) {}
+               .reader = [this](LeafIndex begin, LeafIndex end) { return ReadLeafHashes(begin, end); }}) {}
 
   ~Impl() {
     {
@@ -102,6 +144,7 @@ class Ledger::Impl {
 
   Status Start() {
     WRIT_ASSIGN_OR_RETURN(uint64_t size, store_.Size());
+    WRIT_RETURN_IF_ERROR(RestoreIndex(size));
     WRIT_ASSIGN_OR_RETURN(std::vector<store::LedgerNodeRow> rows, store_.Nodes());
     std::vector<MerkleTree::Node> nodes;
     nodes.reserve(rows.size());
@@ -167,8 +210,8 @@ class Ledger::Impl {
 
   // Encodes `event` and queues it; returns its index. Blocks while the queue is full.
   Result<LeafIndex> Enqueue(Event& event, std::function<void(Result<Receipt>)> done) {
-    if (event.id.empty()) event.id = NewUuidV7(clock_);
     if (event.time == TimePoint{}) event.time = clock_.Now();
+    if (event.id.empty()) event.id = ids_.Next(ToUnixMillis(event.time));
     WRIT_ASSIGN_OR_RETURN(std::string body,
                           EncodeEventBody(event, {.hmac_key = options_.hmac_key,
                                                   .max_event_bytes = options_.max_event_bytes}));
@@ -184,7 +227,7 @@ class Ledger::Impl {
     if (failed_) return Fail(Code::kUnavailable, "ledger cannot write: " + failure_);
     if (stop_) return Fail(Code::kUnavailable, "ledger is closing");
     LeafIndex index = next_index_++;
-    pending_.push_back(Pending{index, std::move(body), event.id, ToUnixMillis(event.time), EventKindName(event.kind),
+    pending_.push_back(Pending{index, std::move(body), event.id, ToUnixMillis(event.time), event.kind,
                                event.subject, event.correlation_id, std::move(done)});
     if (pending_.size() == 1 || pending_.size() >= options_.max_batch) work_cv_.notify_one();
     return index;
@@ -251,9 +294,9 @@ class Ledger::Impl {
   }
 
   Result<InclusionProof> ProveInclusionById(const std::string& id, uint64_t tree_size) const {
-    WRIT_ASSIGN_OR_RETURN(std::optional<store::LedgerRow> row, store_.FindById(id));
-    if (!row) return Fail(Code::kNotFound, fmt::format("event `{}` not found", id));
-    return ProveInclusion(row->index, tree_size);
+    WRIT_ASSIGN_OR_RETURN(std::optional<uint64_t> index, FindEventById(store_, id, Size()));
+    if (!index) return Fail(Code::kNotFound, fmt::format("event `{}` not found", id));
+    return ProveInclusion(*index, tree_size);
   }
 
   Result<std::vector<Hash>> ProveConsistency(uint64_t from, uint64_t to) const {
@@ -272,50 +315,49 @@ class Ledger::Impl {
   }
 
   Result<std::vector<StoredEvent>> Query(const EventQuery& query) const {
-    store::LedgerQuery store_query;
-    store_query.subject = query.subject;
-    if (query.kind) store_query.kind = std::string(EventKindName(*query.kind));
-    store_query.correlation_id = query.correlation_id;
-    if (query.from) store_query.from_ms = ToUnixMillis(*query.from);
-    if (query.to) store_query.to_ms = ToUnixMillis(*query.to);
-    store_query.after_index = query.after_index;
-    store_query.limit = query.limit;
-    WRIT_ASSIGN_OR_RETURN(std::vector<store::LedgerRow> rows, store_.Query(store_query));
-    uint64_t durable = Size();
-    std::vector<StoredEvent> events;
-    events.reserve(rows.size());
-    for (const auto& row : rows) {
-      if (row.index >= durable) break;  // not yet acknowledged to its writer
-      WRIT_ASSIGN_OR_RETURN(StoredEvent event, ToStored(row));
-      events.push_back(std::move(event));
-    }
-    return events;
+    return QueryEvents(store_, query, Size());
   }
 
   Result<std::optional<StoredEvent>> Get(LeafIndex index) const {
     if (index >= Size()) return std::optional<StoredEvent>();
-    WRIT_ASSIGN_OR_RETURN(std::optional<store::LedgerRow> row, store_.Get(index));
-    if (!row) return Fail(Code::kDataLoss, fmt::format("event {} is missing", index));
-    WRIT_ASSIGN_OR_RETURN(StoredEvent event, ToStored(*row));
-    return std::optional<StoredEvent>(std::move(event));
+    WRIT_ASSIGN_OR_RETURN(std::optional<std::string> leaf, store_.ReadEvent(index));
+    if (!leaf) return Fail(Code::kDataLoss, fmt::format("event {} is missing", index));
+    WRIT_ASSIGN_OR_RETURN(DecodedEvent decoded, DecodeLeaf(*leaf));
+    return std::optional<StoredEvent>(StoredEvent{index, std::move(decoded.event)});
   }
 
  private:
   Result<std::vector<Hash>> ReadLeafHashes(LeafIndex begin, LeafIndex end) const {
-    WRIT_ASSIGN_OR_RETURN(std::vector<std::string> raw, store_.LeafHashes(begin, end));
-    std::vector<Hash> hashes;
-    for (const std::string& bytes : raw) {
-      auto hash = HashFromBytes(bytes);
-      if (!hash) return Fail(Code::kDataLoss, "stored leaf hash is malformed");
-      hashes.push_back(*hash);
+    WRIT_ASSIGN_OR_RETURN(std::string raw, store_.LeafHashes(begin, end));
+    return HashesFromBytes(raw, begin);
+  }
+
+  // Loads the index block the next event goes into (the writer extends it), and rebuilds the
+  // whole index when it is missing (a ledger migrated from one row per event).
+  Status RestoreIndex(uint64_t size) {
+    const uint64_t block = size / kBlockEvents;
+    block_.Reset(block);
+    chunk_ = store::LedgerLeafChunk{};
+    if (size == 0) return Ok();
+    WRIT_ASSIGN_OR_RETURN(std::vector<store::LedgerBlockRow> last, store_.Blocks((size - 1) / kBlockEvents, 1));
+    if (last.empty() || last[0].block != (size - 1) / kBlockEvents) {
+      log::Info("ledger: building the query index", {{"events", json::Value(static_cast<int64_t>(size))}});
+      WRIT_RETURN_IF_ERROR(RebuildIndex(store_, size));
     }
-    return hashes;
+    const uint64_t chunk_first = size / store::kLedgerLeafChunk * store::kLedgerLeafChunk;
+    WRIT_ASSIGN_OR_RETURN(chunk_.hashes, store_.LeafHashes(chunk_first, size));
+    chunk_.chunk = size / store::kLedgerLeafChunk;
+    LeafScratch scratch;
+    auto visit = [&](uint64_t, std::string_view leaf) -> Result<bool> {
+      WRIT_ASSIGN_OR_RETURN(LeafFields fields, ReadLeafFields(leaf, scratch));
+      block_.Add(fields);
+      return true;
+    };
+    return ForEachEvent(store_, block * kBlockEvents, size, visit);
   }
 
   void WriterLoop() {
     std::vector<Pending> batch;
-    std::vector<store::LedgerRow> rows;
-    std::vector<store::LedgerNodeRow> nodes;
     for (;;) {
       batch.clear();
       {
@@ -334,55 +376,84 @@ class Ledger::Impl {
       }
       if (!batch.empty()) {
         room_cv_.notify_all();
-        if (!WriteBatch(batch, rows, nodes)) return;
+        if (!WriteBatch(batch)) return;
       }
       if (!MaybeCheckpoint()) return;
     }
     (void)MaybeCheckpoint();
   }
 
+  // Packs `batch` into segments (leaf bytes, offsets, leaf hashes), the tree nodes it completes and
+  // the index rows of the blocks it touches, and writes them in one durable transaction.
   // Returns false (after failing every waiter) if the store failed.
-  bool WriteBatch(std::vector<Pending>& batch, std::vector<store::LedgerRow>& rows,
-                  std::vector<store::LedgerNodeRow>& nodes) {
-    rows.clear();
-    nodes.clear();
-    rows.reserve(batch.size());
+  bool WriteBatch(std::vector<Pending>& batch) {
+    size_t used = 0;  // segments_[0, used) hold this batch
+    nodes_.clear();
+    blocks_.clear();
+    leaves_.clear();
     {
       MutexLock lock(tree_mu_);
-      for (Pending& item : batch) {
-        std::string leaf = EncodeLeaf(item.body, item.index, crypto::AsBytes(prev_));
-        Hash hash = HashLeaf(leaf);
+      char tail[kLeafTailBuffer];
+      for (size_t i = 0; i < batch.size(); ++i) {
+        Pending& item = batch[i];
+        if (used == 0 || segments_[used - 1].data.size() >= kSegmentBytes) {
+          if (used > 0) segments_[used - 1].ends.resize((segments_[used - 1].count - 1) * 4);
+          if (segments_.size() <= used) segments_.emplace_back();
+          store::LedgerSegment& fresh = segments_[used++];
+          fresh.first = item.index;
+          fresh.count = 0;
+          fresh.data.clear();
+          fresh.ends.clear();
+          fresh.hashes.clear();
+        }
+        store::LedgerSegment& segment = segments_[used - 1];
+        const size_t begin = segment.data.size();
+        segment.data.append(item.body);
+        segment.data.append(FormatLeafTail(item.index, crypto::AsBytes(prev_), tail));
+        AppendLittle32(segment.ends, segment.data.size());
+        Hash hash = HashLeaf(hasher_, std::string_view(segment.data).substr(begin));
+        segment.hashes.append(crypto::AsBytes(hash));
+        ++segment.count;
         prev_ = hash;
         tree_.Append(hash, [&](const MerkleTree::Node& node) {
-          nodes.push_back(store::LedgerNodeRow{node.level, node.index, ToBytes(node.hash)});
+          nodes_.push_back(store::LedgerNodeRow{node.level, node.index, ToBytes(node.hash)});
         });
-        rows.push_back(store::LedgerRow{item.index, std::move(item.id), item.time_ms, std::string(item.kind),
-                                        std::move(item.subject), std::move(item.correlation_id), std::move(leaf),
-                                        ToBytes(hash)});
+        if (item.index / kBlockEvents != block_.block()) {
+          if (!block_.empty()) blocks_.push_back(block_.Row());
+          block_.Reset(item.index / kBlockEvents);
+        }
+        block_.Add(item.time_ms, item.kind, item.subject, item.correlation_id, item.id);
+        chunk_.hashes.append(crypto::AsBytes(hash));
+        if (chunk_.hashes.size() == store::kLedgerLeafChunk * crypto::kSha256Size) {
+          leaves_.push_back(chunk_);
+          chunk_.chunk++;
+          chunk_.hashes.clear();
+        }
       }
+      if (!chunk_.hashes.empty()) leaves_.push_back(chunk_);
+      if (used > 0) segments_[used - 1].ends.resize((segments_[used - 1].count - 1) * 4);
     }
-    auto t0 = std::chrono::steady_clock::now();
-    Status written = store_.Append(rows, nodes);
+    if (!block_.empty()) blocks_.push_back(block_.Row());
+    Status written = store_.Append({.segments = std::span<const store::LedgerSegment>(segments_.data(), used),
+                                    .nodes = nodes_, .blocks = blocks_, .leaves = leaves_});
     std::deque<Pending> dropped;
-    if (std::getenv("WRIT_LEDGER_DEBUG")) {
-      auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-      std::fprintf(stderr, "batch %zu rows %zu nodes %ld us\n", rows.size(), nodes.size(), static_cast<long>(us));
-    }
     {
       MutexLock lock(mu_);
       if (!written) {
         dropped = FailAll(written.error().message);
       } else {
-        durable_size_ = rows.back().index + 1;
+        durable_size_ = batch.back().index + 1;
         done_cv_.notify_all();
       }
     }
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!batch[i].done) continue;
+    // On failure nothing of the batch is stored: the ledger refuses every later append (the tree
+    // and index block in memory are ahead of the store), and the next open restores both from it.
+    for (Pending& item : batch) {
+      if (!item.done) continue;
       if (written) {
-        batch[i].done(Receipt{rows[i].index, rows[i].id});
+        item.done(Receipt{item.index, std::move(item.id)});
       } else {
-        batch[i].done(Fail(Code::kUnavailable, "ledger cannot write: " + written.error().message));
+        item.done(Fail(Code::kUnavailable, "ledger cannot write: " + written.error().message));
       }
     }
     FailCallbacks(dropped, written ? std::string() : written.error().message);
@@ -464,6 +535,16 @@ class Ledger::Impl {
   Mutex checkpoint_mu_;  // one checkpoint at a time
   uint64_t last_checkpoint_size_ WRIT_GUARDED_BY(checkpoint_mu_) = 0;
   TimePoint last_checkpoint_time_ WRIT_GUARDED_BY(checkpoint_mu_){};
+
+  // The writer thread's own state (also touched by Start before the thread runs).
+  IdGenerator ids_;
+  crypto::Sha256Hasher hasher_;
+  BlockBuilder block_;                          // the index block the next event goes into
+  store::LedgerLeafChunk chunk_;                // the leaf-hash chunk the next event goes into
+  std::vector<store::LedgerSegment> segments_;  // reused buffers: no allocation per batch
+  std::vector<store::LedgerNodeRow> nodes_;
+  std::vector<store::LedgerBlockRow> blocks_;
+  std::vector<store::LedgerLeafChunk> leaves_;
 
   std::thread writer_;
 };

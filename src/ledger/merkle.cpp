@@ -19,6 +19,10 @@ Status ProofMismatch(std::string_view what) { return Fail(Code::kInvalidArgument
 
 Hash HashLeaf(std::string_view data) {
   crypto::Sha256Hasher hasher;
+  return HashLeaf(hasher, data);
+}
+
+Hash HashLeaf(crypto::Sha256Hasher& hasher, std::string_view data) {
   const char prefix = 0x00;
   hasher.Update(std::string_view(&prefix, 1));
   hasher.Update(data);

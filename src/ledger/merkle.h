@@ -19,6 +19,8 @@ using Hash = crypto::Sha256Digest;
 using LeafIndex = uint64_t;
 
 Hash HashLeaf(std::string_view data);                      // SHA-256(0x00 ‖ data)
+// The same with a hasher kept by the caller: no allocation per leaf (for loops over many leaves).
+Hash HashLeaf(crypto::Sha256Hasher& hasher, std::string_view data);
 Hash HashChildren(const Hash& left, const Hash& right);    // SHA-256(0x01 ‖ left ‖ right)
 Hash EmptyRoot();                                          // SHA-256("")
 // A hash from 32 raw bytes. Errors: kInvalidArgument on any other length.

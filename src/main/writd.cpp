@@ -16,7 +16,6 @@
 #include "approvals/approvals.h"
 #include "authz/admin_guard.h"
 #include "authz/engine.h"
-#include "authz/ledger_recorder.h"
 #include "common/log.h"
 #include "common/result.h"
 #include "crypto/keys.h"
@@ -27,6 +26,8 @@
 #include "server/authz_api.h"
 #include "server/config.h"
 #include "server/daemon.h"
+#include "server/decision_recorder.h"
+#include "server/metrics.h"
 #include "server/audit_api.h"
 #include "server/identity_api.h"
 #include "server/mcp_api.h"
@@ -47,7 +48,8 @@ struct Services {
   std::unique_ptr<writ::store::LedgerStore> ledger_store;
   std::optional<writ::ledger::NoteSigner> ledger_signer;
   std::unique_ptr<writ::ledger::Ledger> ledger;
-  std::unique_ptr<writ::authz::LedgerRecorder> recorder;
+  writ::server::DecisionMetrics metrics;
+  std::unique_ptr<writ::server::DecisionRecorder> recorder;
   std::unique_ptr<writ::authz::Engine> engine;
   std::unique_ptr<writ::approvals::Approvals> approvals;
   std::unique_ptr<writ::authz::AdminGuard> admin_guard;
@@ -108,7 +110,24 @@ writ::Status AddDecisionService(writ::server::Daemon& daemon, Services& services
     ledger_options.durability = writ::ledger::Durability::kBatched;
   }
   WRIT_ASSIGN_OR_RETURN(services.ledger, writ::ledger::Ledger::Open(ledger_options, *services.ledger_store));
-  services.recorder = std::make_unique<writ::authz::LedgerRecorder>(*services.ledger);
+  // Strict: AuthZEN handlers queue their decisions and answer once durable, without holding an I/O
+  // thread through the fsync. Batched: an append returns once queued, so it is simply called.
+  writ::server::DecisionRecorder::AppendAsync append_async;
+  if (ledger_options.durability == writ::ledger::Durability::kStrict) {
+    append_async = [&ledger = *services.ledger](writ::ledger::Event event, std::function<void(writ::Status)> done) {
+      ledger.AppendAsync(std::move(event), [done = std::move(done)](writ::Result<writ::ledger::Receipt> receipt) {
+        if (receipt) return done(writ::Ok());
+        done(writ::Fail(std::move(receipt).error()));
+      });
+    };
+  }
+  services.recorder = std::make_unique<writ::server::DecisionRecorder>(
+      [&ledger = *services.ledger](writ::ledger::Event event) -> writ::Status {
+        auto receipt = ledger.Append(std::move(event));
+        if (!receipt) return writ::Fail(std::move(receipt).error());
+        return writ::Ok();
+      },
+      std::move(append_async), &services.metrics);
   RecordIdentityChanges(*services.registry, *services.ledger);
   WRIT_ASSIGN_OR_RETURN(services.engine, writ::authz::Engine::Create({.registry = services.registry.get(),
                                                                      .store = &services.store->policies(),
@@ -138,7 +157,8 @@ writ::Status AddDecisionService(writ::server::Daemon& daemon, Services& services
   }
   WRIT_ASSIGN_OR_RETURN(services.admin_guard, writ::authz::AdminGuard::Create(admin_policies));
   writ::server::AddAuthzRoutes(daemon.router(), *services.engine, services.approvals.get(), *services.registry,
-                               services.admin, *services.admin_guard, services.pdp);
+                               services.admin, *services.admin_guard, services.pdp,
+                               {.recorder = services.recorder.get(), .metrics = &services.metrics});
   writ::server::AddApprovalsRoutes(daemon.router(), *services.approvals, *services.registry, services.admin);
   writ::server::AddMcpRoutes(daemon.router(), *services.ledger, services.pdp);
   writ::server::AddAuditRoutes(
@@ -162,7 +182,8 @@ writ::Status RegisterRoutes(writ::server::Daemon& daemon, Services& services) {
   writ::server::AddIdentityRoutes(daemon.router(), *services.registry, services.admin);
   WRIT_ASSIGN_OR_RETURN(services.tokens, writ::server::TokenService::Open(services.store->tokens(), *services.registry,
                                                                          {.data_dir = config.data_dir,
-                                                                          .trust_domain = config.trust_domain}));
+                                                                          .trust_domain = config.trust_domain,
+                                                                          .token = config.token}));
   writ::server::AddTokenRoutes(daemon.router(), *services.tokens, services.admin);
   return AddDecisionService(daemon, services);
 }

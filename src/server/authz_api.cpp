@@ -1,6 +1,8 @@
 #include "server/authz_api.h"
 
 #include <charconv>
+#include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -53,15 +55,60 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// The answer to an evaluation (or to each item of an evaluations batch) whose decision the ledger
+// did not record: deny, whatever was decided. `batch_items`: the number of items when the answer
+// was an evaluations batch.
+json::Value Unrecorded(std::optional<size_t> batch_items, const Error& error) {
+  const json::Value denied = json::Object{
+      {"decision", false}, {"context", json::Object{{"reason", "the decision could not be recorded: " + error.message}}}};
+  if (!batch_items) return denied;
+  return json::Object{{"evaluations", json::Array(*batch_items, denied)}};
+}
+
 class AuthzApi {
  public:
   AuthzApi(authz::Engine& engine, authz::ApprovalGate* gate, identity::Registry& registry, const AdminAccess& admin,
-           const authz::AdminGuard& guard, const PdpAccess& pdp)
-      : engine_(engine), authzen_(engine, gate), registry_(registry), admin_(admin), guard_(guard), pdp_(pdp) {}
+           const authz::AdminGuard& guard, const PdpAccess& pdp, AuthzenServing serving)
+      : engine_(engine), authzen_(engine, gate), registry_(registry), admin_(admin), guard_(guard), pdp_(pdp),
+        serving_(serving) {}
 
+  Result<Response> Authzen(const Request& request, int kind) {
+    WRIT_ASSIGN_OR_RETURN(const json::Value answer, AuthzenAnswer(request, kind));
+    return JsonResponse(200, answer);
+  }
+
+  // Evaluation and evaluations: the decisions are queued in the ledger during the evaluation, and
+  // the answer goes out once they are durable (deny if any was refused).
+  void AuthzenAsync(const Request& request, int kind, const Responder& respond) {
+    const auto started = std::chrono::steady_clock::now();
+    std::optional<DecisionRecorder::Deferral> deferral;
+    if (serving_.recorder != nullptr) deferral.emplace(*serving_.recorder);
+    Result<json::Value> answer = AuthzenAnswer(request, kind);
+    Response response = answer ? JsonResponse(200, *answer) : ErrorResponse(answer.error());
+    if (serving_.metrics != nullptr) serving_.metrics->decision.Observe(std::chrono::steady_clock::now() - started);
+    if (!deferral) return respond(std::move(response));
+    std::optional<size_t> batch_items;
+    if (const json::Value* items = answer ? answer->Find("evaluations") : nullptr; items != nullptr && items->is_array()) {
+      batch_items = items->as_array().size();
+    }
+    deferral->Then([respond, response = std::move(response), batch_items](Status recorded) mutable {
+      if (!recorded && response.status == 200) response = JsonResponse(200, Unrecorded(batch_items, recorded.error()));
+      respond(std::move(response));
+    });
+  }
+
+  Result<Response> Metrics(const Request& request) const {
+    WRIT_RETURN_IF_ERROR(Authenticate(request));
+    Response response;
+    response.headers.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    response.body = serving_.metrics->RenderPrometheus();
+    return response;
+  }
+
+ private:
   // AuthZEN: every malformed request is a 400 (the certification scenario), including a wrong
   // Content-Type (the Router would say 415), so these routes check it themselves.
-  Result<Response> Authzen(const Request& request, int kind) {
+  Result<json::Value> AuthzenAnswer(const Request& request, int kind) {
     WRIT_ASSIGN_OR_RETURN(const json::Value caller, Authenticate(request));
     const auto content_type = request.headers.Get("Content-Type");
     if (!content_type || !IsJsonContentType(*content_type)) {
@@ -77,10 +124,10 @@ class AuthzApi {
       case 3: answer = authzen_.Search(authz::SearchKind::kResource, body, request.request_id, caller); break;
       default: answer = authzen_.Search(authz::SearchKind::kAction, body, request.request_id, caller); break;
     }
-    if (!answer) return Fail(std::move(answer).error());
-    return JsonResponse(200, *answer);
+    return answer;
   }
 
+ public:
   Result<Response> Metadata(const Request& request) {
     const auto host = request.headers.Get("Host");
     std::string base = "http://localhost";
@@ -225,18 +272,28 @@ class AuthzApi {
   const AdminAccess& admin_;
   const authz::AdminGuard& guard_;
   const PdpAccess& pdp_;
+  const AuthzenServing serving_;
 };
 
 }  // namespace
 
 void AddAuthzRoutes(Router& router, authz::Engine& engine, authz::ApprovalGate* gate, identity::Registry& registry,
-                    const AdminAccess& admin, const authz::AdminGuard& guard, const PdpAccess& pdp) {
-  auto api = std::make_shared<AuthzApi>(engine, gate, registry, admin, guard, pdp);
+                    const AdminAccess& admin, const authz::AdminGuard& guard, const PdpAccess& pdp,
+                    AuthzenServing serving) {
+  auto api = std::make_shared<AuthzApi>(engine, gate, registry, admin, guard, pdp, serving);
   const RouteOptions raw{.json_body = false};
   const char* paths[] = {"/access/v1/evaluation", "/access/v1/evaluations", "/access/v1/search/subject",
                          "/access/v1/search/resource", "/access/v1/search/action"};
-  for (int kind = 0; kind < 5; ++kind) {
+  for (int kind = 0; kind < 2; ++kind) {
+    router.AddAsync(
+        "POST", paths[kind],
+        [api, kind](const Request& request, const Responder& respond) { api->AuthzenAsync(request, kind, respond); }, raw);
+  }
+  for (int kind = 2; kind < 5; ++kind) {
     router.Add("POST", paths[kind], [api, kind](const Request& request) { return api->Authzen(request, kind); }, raw);
+  }
+  if (serving.metrics != nullptr) {
+    router.Get("/metrics", [api](const Request& request) { return api->Metrics(request); });
   }
   router.Get("/.well-known/authzen-configuration", [api](const Request& request) { return api->Metadata(request); });
   router.Post("/v1/policies", [api](const Request& request) { return api->Apply(request); });

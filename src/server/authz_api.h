@@ -6,6 +6,11 @@
 //   POST /access/v1/evaluation          POST /access/v1/evaluations
 //   POST /access/v1/search/subject      POST /access/v1/search/resource     POST /access/v1/search/action
 //   GET  /.well-known/authzen-configuration
+// With AuthzenServing::recorder, evaluation and evaluations are asynchronous routes: the decisions
+// are queued in the ledger and the answer is sent once they are durable, without holding an I/O
+// thread (server/decision_recorder.h); a decision the ledger refuses is answered deny.
+// With AuthzenServing::metrics, also (same callers as AuthZEN; docs/metrics.md):
+//   GET  /metrics                       Prometheus text: decisions by outcome, time per decision
 // Policy sets (administrators only, server/admin.h, then the admin policy set: authz/admin_guard.h,
 // actions `Writ::Action::"policy:apply"`, `"policy:read"`, `"policy:activate"` (context
 // `version_author`, for a two-person rule), `"policy:rollback"` on `Writ::Admin::"policies"`):
@@ -21,6 +26,8 @@
 #include <string_view>
 
 #include "server/admin.h"
+#include "server/decision_recorder.h"
+#include "server/metrics.h"
 #include "server/router.h"
 
 namespace writ::authz {
@@ -43,8 +50,16 @@ struct PdpAccess {
   std::function<Result<json::Value>(std::string_view token)> verify_token;
 };
 
+struct AuthzenServing {
+  // The engine's recorder, when it is this DecisionRecorder: decisions are deferred (above).
+  DecisionRecorder* recorder = nullptr;
+  // Where the time per decision is observed, and what GET /metrics shows.
+  DecisionMetrics* metrics = nullptr;
+};
+
 // Adds the routes above. Everything passed is borrowed and must outlive `router`.
 void AddAuthzRoutes(Router& router, authz::Engine& engine, authz::ApprovalGate* gate, identity::Registry& registry,
-                    const AdminAccess& admin, const authz::AdminGuard& guard, const PdpAccess& pdp);
+                    const AdminAccess& admin, const authz::AdminGuard& guard, const PdpAccess& pdp,
+                    AuthzenServing serving = {});
 
 }  // namespace writ::server

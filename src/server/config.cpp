@@ -22,6 +22,8 @@ constexpr int64_t kMaxBodyLimit = int64_t{1} << 30;
 constexpr int64_t kMaxDepthLimit = 1024;
 constexpr int64_t kMaxThreads = 256;
 constexpr unsigned kMaxDefaultThreads = 16;
+constexpr std::chrono::seconds kMaxKeyPeriod{std::chrono::hours(24 * 365)};
+constexpr std::chrono::seconds kMaxClockSkew{std::chrono::minutes(5)};
 
 // Turns YAML nodes into Config fields, with messages naming the source, the dotted key and the line.
 class Reader {
@@ -62,6 +64,26 @@ class Reader {
     return *duration;
   }
 
+  Result<bool> Bool(const YAML::Node& node, std::string_view key) const {
+    if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) return node.Scalar() == "true";
+    return Fail(Bad(node, key, "must be `true` or `false`"));
+  }
+
+  // A duration in whole seconds within [min, max], e.g. `90s`, `5m`, `24h`.
+  Result<std::chrono::seconds> Seconds(const YAML::Node& node, std::string_view key, std::chrono::seconds min,
+                                       std::chrono::seconds max) const {
+    WRIT_ASSIGN_OR_RETURN(std::string text, String(node, key));
+    auto duration = ParseDuration(text);
+    if (!duration || duration->count() % 1000 != 0) {
+      return Fail(Bad(node, key, "must be a duration in whole seconds such as `30s`, `5m` or `24h`, not `" + text + "`"));
+    }
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*duration);
+    if (seconds < min || seconds > max) {
+      return Fail(Bad(node, key, "must be between " + FormatDuration(min) + " and " + FormatDuration(max)));
+    }
+    return seconds;
+  }
+
   // Calls `field(key, value)` for each member of mapping `node`.
   template <class Fn>
   Status Map(const YAML::Node& node, std::string_view key, Fn&& field) const {
@@ -94,9 +116,55 @@ std::string ExpandHome(std::string path) {
   return path;
 }
 
+// Issuer and audience names: printable ASCII without spaces or quotes, at most 256 characters.
+bool IsValidTokenName(std::string_view name) {
+  return !name.empty() && name.size() <= 256 &&
+         std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c < 0x7f && c != '"' && c != '\\'; });
+}
+
 bool IsValidTrustDomain(std::string_view name) {
   return !name.empty() && name.size() <= 255 && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+  });
+}
+
+Status ParseTokenSection(const Reader& reader, const YAML::Node& value, const std::string& dotted, TokenConfig& token) {
+  using std::chrono::hours;
+  using std::chrono::seconds;
+  return reader.Map(value, dotted, [&](const std::string& key, const std::string& path, const YAML::Node& node) -> Status {
+    if (key == "algorithm") {
+      WRIT_ASSIGN_OR_RETURN(const std::string algorithm, reader.String(node, path));
+      if (algorithm == "ES256") {
+        token.algorithm = crypto::KeyAlgorithm::kEs256;
+      } else if (algorithm == "EdDSA" || algorithm == "Ed25519") {
+        token.algorithm = crypto::KeyAlgorithm::kEd25519;
+      } else {
+        return Fail(reader.Bad(node, path, "must be `ES256` or `EdDSA`"));
+      }
+    } else if (key == "rotation_period") {
+      WRIT_ASSIGN_OR_RETURN(token.rotation_period, reader.Seconds(node, path, seconds(1), kMaxKeyPeriod));
+    } else if (key == "overlap") {
+      WRIT_ASSIGN_OR_RETURN(token.overlap, reader.Seconds(node, path, seconds(1), kMaxKeyPeriod));
+    } else if (key == "default_ttl") {
+      WRIT_ASSIGN_OR_RETURN(token.default_ttl, reader.Seconds(node, path, seconds(1), hours(24)));
+    } else if (key == "max_clock_skew") {
+      WRIT_ASSIGN_OR_RETURN(token.max_clock_skew, reader.Seconds(node, path, seconds(0), kMaxClockSkew));
+    } else if (key == "dpop_nonce") {
+      WRIT_ASSIGN_OR_RETURN(token.dpop_nonce, reader.Bool(node, path));
+    } else if (key == "issuer" || key == "default_audience") {
+      WRIT_ASSIGN_OR_RETURN(std::string text, reader.String(node, path));
+      if (key == "issuer" && text.empty()) {
+        token.issuer.clear();
+        return Ok();
+      }
+      if (!IsValidTokenName(text)) {
+        return Fail(reader.Bad(node, path, "must be 1 to 256 printable characters without spaces or quotes"));
+      }
+      (key == "issuer" ? token.issuer : token.default_audience) = std::move(text);
+    } else {
+      return Fail(reader.Unknown(node, path));
+    }
+    return Ok();
   });
 }
 
@@ -238,6 +306,8 @@ Result<Config> ParseConfig(std::string_view text, const ConfigOverrides& overrid
         }
         return Ok();
       });
+    } else if (name == "token") {
+      return ParseTokenSection(reader, value, dotted, config.token);
     } else {
       return Fail(reader.Unknown(value, dotted));
     }

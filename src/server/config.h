@@ -21,6 +21,15 @@
 //   log:
 //     level: info                        # debug | info | warn | error | off
 //     file: ""                           # "" = stderr
+//   token:
+//     algorithm: ES256                   # ES256 | EdDSA (also `Ed25519`); a change rotates at start
+//     rotation_period: 24h               # a new signing key this often (1s..365d)
+//     overlap: 24h                       # a retired key still verifies this long (1s..365d); caps TTLs
+//     default_ttl: 5m                    # when a request names none (1s..24h)
+//     max_clock_skew: 30s                # tolerance for exp, nbf and iat (0s..5m)
+//     issuer: ""                         # the iss claim; "" = spiffe://<trust_domain>
+//     default_audience: writ             # aud when a request names none
+//     dpop_nonce: false                  # require DPoP-Nonce values in proofs (RFC 9449 §8)
 //
 // Unknown keys and wrong types are errors naming the key, e.g.
 // "config.yaml: unknown key `limits.max_bodybytes` (line 4)".
@@ -34,6 +43,7 @@
 
 #include "common/log.h"
 #include "common/result.h"
+#include "crypto/keys.h"
 
 namespace writ::server {
 
@@ -45,6 +55,18 @@ struct HostPort {
 // Parses "127.0.0.1:8787", "[::1]:8787" or "localhost:0".
 // Errors: kInvalidArgument naming the text when the host or the port is missing or bad.
 Result<HostPort> ParseHostPort(std::string_view text);
+
+// The `token:` section (see docs/tokens.md). Durations are whole seconds.
+struct TokenConfig {
+  crypto::KeyAlgorithm algorithm = crypto::KeyAlgorithm::kEs256;
+  std::chrono::seconds rotation_period{std::chrono::hours(24)};
+  std::chrono::seconds overlap{std::chrono::hours(24)};
+  std::chrono::seconds default_ttl{std::chrono::minutes(5)};
+  std::chrono::seconds max_clock_skew{30};
+  std::string issuer{};  // "" = spiffe://<trust_domain>
+  std::string default_audience = "writ";
+  bool dpop_nonce = false;
+};
 
 struct Config {
   std::string data_dir{};
@@ -62,6 +84,7 @@ struct Config {
   std::string trust_domain = "writ.local";
   log::Level log_level = log::Level::kInfo;
   std::string log_file{};  // "" = stderr
+  TokenConfig token{};
 };
 
 // Command-line flags; each set one replaces the file's value.

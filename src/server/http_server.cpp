@@ -13,6 +13,7 @@
 #include <exception>
 #include <future>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -129,13 +130,31 @@ BeastResponse ToBeast(const Response& response, unsigned version, bool keep_aliv
   return out;
 }
 
+// Outlived by every asynchronous completion: one that arrives once the server has stopped (its
+// io_context gone) finds `alive` false and does nothing.
+struct Lifeline {
+  std::shared_mutex mu;
+  bool alive = true;  // guarded by mu
+};
+
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
   // Runs on the session's strand: closes the connection unless a request is being handled (or
-  // always, with `force`).
+  // always, with `force`, which also stops waiting for an asynchronous handler's answer).
   virtual void CloseOnStrand(bool force) = 0;
   virtual asio::any_io_executor executor() = 0;
+
+  // Stops the wait for an asynchronous answer (on the strand).
+  void WakeOnStrand() {
+    if (answer_timer != nullptr) answer_timer->cancel();
+  }
+
+  // The answer of an asynchronous handler: written by the answering thread, then `answer_ready`.
+  std::atomic<bool> answer_ready{false};
+  Response answer;
+  asio::steady_timer* answer_timer = nullptr;  // while waiting for it; strand only
+  bool forced_close = false;                   // strand only
 };
 
 template <class Protocol>
@@ -144,6 +163,8 @@ class Session final : public SessionBase {
   Session(typename Protocol::socket socket, Peer peer_info) : stream(std::move(socket)), peer(std::move(peer_info)) {}
   void CloseOnStrand(bool force) override {
     if (handling && !force) return;
+    forced_close = force;
+    WakeOnStrand();
     beast::error_code ignored;
     stream.socket().shutdown(asio::socket_base::shutdown_both, ignored);
     stream.socket().close(ignored);
@@ -182,7 +203,9 @@ class HttpServer::Impl {
   awaitable<void> AcceptLoop(typename Protocol::acceptor& acceptor);
   template <class Protocol>
   awaitable<void> Serve(std::shared_ptr<Session<Protocol>> session);
-  Response Handle(Request& request);
+  // The router's answer to `request`: at once, or awaited without holding the thread.
+  template <class Protocol>
+  awaitable<Response> Dispatch(const std::shared_ptr<Session<Protocol>>& session, std::shared_ptr<Request> request);
   void Unregister(SessionBase* session);
   void PostCloseAll(bool force);
   bool WaitForNoSessions(std::chrono::milliseconds timeout);
@@ -190,6 +213,7 @@ class HttpServer::Impl {
   const HttpServerOptions options_;
   const Router& router_;
   std::atomic<bool> stopping_{false};
+  const std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>();
   bool stopped_ = false;  // Stop() ran; only touched by the thread calling Stop
   uint16_t tcp_port_ = 0;
   ino_t socket_inode_ = 0;
@@ -404,45 +428,49 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
       }
       session->handling = true;
       BeastRequest& in = parser.get();
-      Request request;
-      request.method = std::string(in.method_string());
-      request.target = std::string(in.target());
-      const size_t question = request.target.find('?');
-      request.path = request.target.substr(0, question);
-      for (const auto& field : in) request.headers.Add(std::string(field.name_string()), std::string(field.value()));
-      request.body = std::move(in.body());
-      request.peer = session->peer;
-      request.request_id = RequestIdFor(in);
-      request.json_options.max_bytes = options_.max_body_bytes;
-      request.json_options.max_depth = options_.max_json_depth;
+      // Shared with an asynchronous handler's completion, which may outlive this frame at a forced stop.
+      auto request = std::make_shared<Request>();
+      request->method = std::string(in.method_string());
+      request->target = std::string(in.target());
+      const size_t question = request->target.find('?');
+      request->path = request->target.substr(0, question);
+      for (const auto& field : in) request->headers.Add(std::string(field.name_string()), std::string(field.value()));
+      request->body = std::move(in.body());
+      request->peer = session->peer;
+      request->request_id = RequestIdFor(in);
+      request->json_options.max_bytes = options_.max_body_bytes;
+      request->json_options.max_depth = options_.max_json_depth;
 
       Response response;
       auto query = ParseQuery(question == std::string::npos ? std::string_view() :
-                                                              std::string_view(request.target).substr(question + 1));
+                                                              std::string_view(request->target).substr(question + 1));
       const auto started = std::chrono::steady_clock::now();
       if (!query) {
         response = ErrorResponse(400, Code::kInvalidArgument, "query: " + query.error().message);
       } else {
-        request.query = std::move(query).value();
-        response = router_.Dispatch(request);
+        request->query = std::move(query).value();
+        response = co_await Dispatch(session, request);
       }
-      const auto elapsed = std::chrono::steady_clock::now() - started;
+      // Built only when it is written: the fields cost allocations on every request.
+      if (log::Enabled(log::Level::kInfo)) {
+        const auto elapsed = std::chrono::steady_clock::now() - started;
+        json::Value uid = session->peer.uid ? json::Value(int64_t{*session->peer.uid}) : json::Value();
+        log::Info("request", {{"method", request->method},
+                              {"path", request->path.substr(0, 512)},
+                              {"status", response.status},
+                              {"duration_us", static_cast<int64_t>(
+                                                  std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count())},
+                              {"peer", PeerFieldForLog(session->peer)},
+                              {"uid", std::move(uid)},
+                              {"request_id", request->request_id}});
+      }
+      if (session->forced_close) break;  // stopped while waiting: nothing more to send
+
       const bool keep_alive = in.keep_alive() && !stopping_.load();
-      BeastResponse out = ToBeast(response, in.version(), keep_alive, request.request_id);
+      BeastResponse out = ToBeast(response, in.version(), keep_alive, request->request_id);
       stream.expires_after(options_.write_timeout);
       co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, error));
       session->handling = false;
-      // Logged once the answer is out, so the log line is not part of the caller's latency.
-      json::Value uid = session->peer.uid ? json::Value(int64_t{*session->peer.uid}) : json::Value();
-      log::Info("request", {{"method", request.method},
-                            {"path", request.path.substr(0, 512)},
-                            {"status", response.status},
-                            {"duration_us", static_cast<int64_t>(
-                                                std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count())},
-                            {"peer", PeerFieldForLog(session->peer)},
-                            {"uid", std::move(uid)},
-                            {"request_id", request.request_id}});
-
       if (error || !keep_alive) break;
     }
     beast::error_code ignored;
@@ -452,6 +480,38 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
     log::Error("connection failed", {{"exception", error.what()}});
   }
   Unregister(session.get());
+}
+
+template <class Protocol>
+awaitable<Response> HttpServer::Impl::Dispatch(const std::shared_ptr<Session<Protocol>>& session,
+                                               std::shared_ptr<Request> request) {
+  session->answer_ready.store(false, std::memory_order_relaxed);
+  std::weak_ptr<SessionBase> weak = session;
+  std::optional<Response> now = router_.Dispatch(
+      *request, [request, weak, lifeline = lifeline_](Response response) {
+        // Any thread (e.g. the ledger's writer): hand the answer over and wake the session's strand.
+        std::shared_lock lock(lifeline->mu);
+        if (!lifeline->alive) return;
+        const std::shared_ptr<SessionBase> owner = weak.lock();
+        if (!owner) return;
+        owner->answer = std::move(response);
+        owner->answer_ready.store(true, std::memory_order_release);
+        asio::post(owner->executor(), [weak] {
+          if (auto waiting = weak.lock()) waiting->WakeOnStrand();
+        });
+      });
+  if (now) co_return std::move(*now);
+  asio::steady_timer timer(session->stream.get_executor(), std::chrono::steady_clock::time_point::max());
+  session->answer_timer = &timer;
+  while (!session->answer_ready.load(std::memory_order_acquire) && !session->forced_close) {
+    beast::error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ignored));
+  }
+  session->answer_timer = nullptr;
+  if (!session->answer_ready.load(std::memory_order_acquire)) {
+    co_return ErrorResponse(503, Code::kUnavailable, "the server stopped before the request was answered");
+  }
+  co_return std::move(session->answer);
 }
 
 void HttpServer::Impl::Unregister(SessionBase* session) {
@@ -509,6 +569,11 @@ void HttpServer::Impl::Stop() {
   ioc_->stop();
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
+  {
+    // Late asynchronous answers must not post to the io_context destroyed below.
+    std::unique_lock lock(lifeline_->mu);
+    lifeline_->alive = false;
+  }
   {
     std::lock_guard lock(mu_);
     sessions_.clear();

@@ -1,7 +1,9 @@
 #include "server/router.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <exception>
+#include <future>
 
 #include "common/log.h"
 
@@ -12,9 +14,43 @@ struct Router::Route {
   std::string pattern;
   // One entry per path segment; a parameter segment keeps its name and sets is_param.
   std::vector<std::pair<std::string, bool>> segments;
-  Handler handler;
+  Handler handler;             // one of these two is set
+  AsyncHandler async_handler;
   RouteOptions options;
 };
+
+// One asynchronous request's answer. Dispatch holds a reference while the handler runs, so an
+// answer given before the handler returns is handed back by Dispatch itself (no `later` call).
+struct Responder::State {
+  enum Phase : int { kRunning, kReturned, kAnswered };
+  std::atomic<bool> answered{false};
+  std::atomic<int> phase{kRunning};
+  Response response;  // written once, by the answering thread, before it publishes `phase`
+  Completion later;
+
+  explicit State(Completion completion) : later(std::move(completion)) {}
+  ~State() {
+    if (!answered.exchange(true)) {
+      Deliver(ErrorResponse(500, Code::kInternal, "the request was dropped before it was answered"));
+    }
+  }
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  void Deliver(Response result) {
+    response = std::move(result);
+    int expected = kRunning;
+    if (phase.compare_exchange_strong(expected, kAnswered, std::memory_order_acq_rel)) return;
+    later(std::move(response));
+  }
+};
+
+void Responder::operator()(Result<Response> result) const {
+  if (state_->answered.exchange(true)) return;
+  state_->Deliver(result ? std::move(result).value() : ErrorResponse(result.error()));
+}
+
+bool Responder::answered() const { return state_->answered.load(); }
 
 namespace {
 
@@ -53,8 +89,18 @@ Router::Router() = default;
 Router::~Router() = default;
 
 void Router::Add(std::string method, std::string_view pattern, Handler handler, RouteOptions options) {
-  if (pattern.empty() || pattern.front() != '/') BadRoute(method, pattern, "pattern must start with `/`");
   if (!handler) BadRoute(method, pattern, "handler is empty");
+  AddRoute(std::move(method), pattern, std::move(handler), nullptr, options);
+}
+
+void Router::AddAsync(std::string method, std::string_view pattern, AsyncHandler handler, RouteOptions options) {
+  if (!handler) BadRoute(method, pattern, "handler is empty");
+  AddRoute(std::move(method), pattern, nullptr, std::move(handler), options);
+}
+
+void Router::AddRoute(std::string method, std::string_view pattern, Handler handler, AsyncHandler async_handler,
+                      RouteOptions options) {
+  if (pattern.empty() || pattern.front() != '/') BadRoute(method, pattern, "pattern must start with `/`");
   auto route = std::make_unique<Route>();
   for (std::string_view segment : SplitPath(pattern)) {
     const bool is_param = !segment.empty() && segment.front() == '{';
@@ -74,11 +120,19 @@ void Router::Add(std::string method, std::string_view pattern, Handler handler, 
   route->method = std::move(method);
   route->pattern = std::string(pattern);
   route->handler = std::move(handler);
+  route->async_handler = std::move(async_handler);
   route->options = options;
   routes_.push_back(std::move(route));
 }
 
 Response Router::Dispatch(Request& request) const {
+  auto answer = std::make_shared<std::promise<Response>>();
+  std::future<Response> later = answer->get_future();
+  std::optional<Response> now = Dispatch(request, [answer](Response response) { answer->set_value(std::move(response)); });
+  return now ? std::move(*now) : later.get();
+}
+
+std::optional<Response> Router::Dispatch(Request& request, Completion later) const {
   if (request.path.empty() || request.path.front() != '/') {
     return ErrorResponse(400, Code::kInvalidArgument, "request path must start with `/`");
   }
@@ -140,22 +194,43 @@ Response Router::Dispatch(Request& request) const {
     }
   }
 
+  const auto log_throw = [&](std::string_view what) {
+    log::Error("handler threw", {{"method", request.method},
+                                 {"route", best->pattern},
+                                 {"request_id", request.request_id},
+                                 {"exception", what}});
+  };
+  const auto internal = [] {
+    return ErrorResponse(500, Code::kInternal, "internal error while handling the request (see the writd log)");
+  };
+  if (best->async_handler) {
+    auto state = std::make_shared<Responder::State>(std::move(later));
+    const Responder respond(state);
+    try {
+      best->async_handler(request, respond);
+    } catch (const std::exception& error) {
+      log_throw(error.what());
+      respond(internal());
+    } catch (...) {
+      log_throw("unknown");
+      respond(internal());
+    }
+    int expected = Responder::State::kRunning;
+    if (state->phase.compare_exchange_strong(expected, Responder::State::kReturned, std::memory_order_acq_rel)) {
+      return std::nullopt;  // answered later, through `later`
+    }
+    return std::move(state->response);
+  }
   try {
     Result<Response> result = best->handler(request);
     if (!result) return ErrorResponse(result.error());
     return std::move(result).value();
   } catch (const std::exception& error) {
-    log::Error("handler threw", {{"method", request.method},
-                                 {"route", best->pattern},
-                                 {"request_id", request.request_id},
-                                 {"exception", error.what()}});
+    log_throw(error.what());
   } catch (...) {
-    log::Error("handler threw", {{"method", request.method},
-                                 {"route", best->pattern},
-                                 {"request_id", request.request_id},
-                                 {"exception", "unknown"}});
+    log_throw("unknown");
   }
-  return ErrorResponse(500, Code::kInternal, "internal error while handling the request (see the writd log)");
+  return internal();
 }
 
 }  // namespace writ::server

@@ -7,6 +7,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,31 @@ namespace writ::server {
 // and answered with 500 — it never stops the daemon. Handlers run on the server's I/O threads and
 // may block (for a store write), which holds one thread for that time.
 using Handler = std::function<Result<Response>(const Request&)>;
+
+// How an asynchronous handler answers: call it once, from any thread, with the Response or an
+// Error (mapped as for Handler). Copies share one answer: the first call wins, later ones are
+// ignored. When every copy is gone without a call, the request is answered 500 (fail closed: a
+// dropped callback never leaves the client waiting forever).
+class Responder {
+ public:
+  void operator()(Result<Response> result) const;
+  // True once some copy has answered.
+  bool answered() const;
+
+ private:
+  friend class Router;
+  struct State;
+  explicit Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
+};
+
+// A handler that answers later, through the Responder, without holding an I/O thread while it
+// waits (e.g. for the ledger's durable acknowledgement). It must return promptly; the Request it
+// is given stays valid until it has answered. A throw before answering is a 500, as for Handler.
+using AsyncHandler = std::function<void(const Request&, Responder)>;
+
+// Receives an asynchronous handler's response: called once, on whichever thread answered.
+using Completion = std::function<void(Response)>;
 
 struct RouteOptions {
   // When true, a request with a non-empty body must have Content-Type application/json, else the
@@ -44,15 +70,26 @@ class Router {
   void Put(std::string_view pattern, Handler handler) { Add("PUT", pattern, std::move(handler)); }
   void Patch(std::string_view pattern, Handler handler) { Add("PATCH", pattern, std::move(handler)); }
   void Delete(std::string_view pattern, Handler handler) { Add("DELETE", pattern, std::move(handler)); }
+  // Adds a route with an asynchronous handler; same REQUIRES as Add.
+  void AddAsync(std::string method, std::string_view pattern, AsyncHandler handler, RouteOptions options = {});
 
   // Finds the route for request.method and request.path, fills request.params and runs the
   // handler. Without a route for the path: 404; with routes for the path but not this method:
   // 405 with an Allow header; a bad percent-escape in the path: 400; a non-JSON body on a
   // json_body route: 415. All in the JSON error format. Never throws.
+  // Returns the response when it is ready before Dispatch returns (every synchronous handler, the
+  // errors above, an asynchronous handler that answered at once); otherwise nullopt, and `later`
+  // is called once with the response when the asynchronous handler answers (on its thread).
+  // `request` must stay valid until then.
+  std::optional<Response> Dispatch(Request& request, Completion later) const;
+  // The same, waiting for an asynchronous handler's answer (blocks the calling thread: for tests
+  // and tools, not for the server's I/O threads).
   Response Dispatch(Request& request) const;
 
  private:
   struct Route;
+  void AddRoute(std::string method, std::string_view pattern, Handler handler, AsyncHandler async_handler,
+                RouteOptions options);
   std::vector<std::unique_ptr<Route>> routes_;
 };
 

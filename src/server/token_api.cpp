@@ -1,5 +1,6 @@
 #include "server/token_api.h"
 
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
@@ -27,7 +28,7 @@ struct TokenService::Impl {
   std::unique_ptr<token::Issuer> issuer;
   std::unique_ptr<token::Verifier> verifier;
   std::unique_ptr<token::Exchanger> exchanger;
-  token::DpopVerifier dpop;
+  std::unique_ptr<token::DpopVerifier> dpop;
   std::chrono::seconds interval{30};
   std::mutex mu;
   std::condition_variable wake;
@@ -64,18 +65,26 @@ Result<std::unique_ptr<TokenService>> TokenService::Open(store::TokenStore& stor
                                                          const TokenServiceOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->registry = &registry;
-  impl->interval = options.maintenance_interval;
+  // A rotation is due at most one interval late: check often enough for short periods.
+  impl->interval = options.maintenance_interval.value_or(
+      std::clamp(options.token.rotation_period / 4, std::chrono::seconds(1), std::chrono::seconds(30)));
+  const TokenConfig& config = options.token;
+  impl->dpop = std::make_unique<token::DpopVerifier>(token::DpopOptions{.require_nonce = config.dpop_nonce});
   WRIT_ASSIGN_OR_RETURN(std::string master_key, token::LoadOrCreateMasterKey(options.data_dir + "/master.key"));
   WRIT_ASSIGN_OR_RETURN(impl->keys, token::KeyRing::Open(store, std::move(master_key),
-                                                         {.rotation_period = options.rotation_period,
-                                                          .overlap = options.overlap}));
+                                                         {.algorithm = config.algorithm,
+                                                          .rotation_period = config.rotation_period,
+                                                          .overlap = config.overlap}));
   WRIT_ASSIGN_OR_RETURN(impl->revocations, token::Revocations::Open(store));
   token::RevokeOnDeactivation(registry, *impl->revocations);
-  const std::string issuer = fmt::format("spiffe://{}", options.trust_domain);
-  impl->issuer = std::make_unique<token::Issuer>(*impl->keys, registry, token::IssuerOptions{.issuer = issuer});
+  const std::string issuer = config.issuer.empty() ? fmt::format("spiffe://{}", options.trust_domain) : config.issuer;
+  impl->issuer = std::make_unique<token::Issuer>(*impl->keys, registry,
+                                                 token::IssuerOptions{.issuer = issuer,
+                                                                      .default_audience = config.default_audience,
+                                                                      .default_ttl = config.default_ttl});
   impl->verifier = std::make_unique<token::Verifier>(
       *impl->keys, *impl->revocations, registry,
-      token::VerifierOptions{.issuer = issuer, .trust_domain = options.trust_domain});
+      token::VerifierOptions{.issuer = issuer, .trust_domain = options.trust_domain, .max_skew = config.max_clock_skew});
   impl->exchanger = std::make_unique<token::Exchanger>(*impl->verifier, *impl->keys, registry,
                                                        token::ExchangeOptions{.issuer = issuer});
   Impl* raw = impl.get();
@@ -89,13 +98,13 @@ token::Verifier& TokenService::verifier() { return *impl_->verifier; }
 token::Revocations& TokenService::revocations() { return *impl_->revocations; }
 identity::Registry& TokenService::registry() { return *impl_->registry; }
 token::Exchanger& TokenService::exchanger() { return *impl_->exchanger; }
-token::DpopVerifier& TokenService::dpop() { return impl_->dpop; }
+token::DpopVerifier& TokenService::dpop() { return *impl_->dpop; }
 
 namespace {
 
 constexpr std::string_view kTokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange";
 constexpr std::string_view kJwtTokenType = "urn:ietf:params:oauth:token-type:jwt";
-constexpr int64_t kSpiffeRefreshHintSeconds = 300;
+constexpr std::chrono::seconds kMaxSpiffeRefreshHint{300};
 
 // Request parameters from a form-encoded or JSON body; JSON arrays become repeated parameters.
 Result<QueryParams> ReadParams(const Request& request) {
@@ -171,7 +180,10 @@ class TokenApi {
     json::Value bundle;
     bundle.Set("keys", std::move(keys));
     bundle.Set("spiffe_sequence", service_.keys().sequence());
-    bundle.Set("spiffe_refresh_hint", kSpiffeRefreshHintSeconds);
+    // Refresh at least twice per rotation period, so a short period is followed too.
+    const auto& key_options = service_.keys().options();
+    const auto hint = std::clamp(key_options.rotation_period / 2, std::chrono::seconds(1), kMaxSpiffeRefreshHint);
+    bundle.Set("spiffe_refresh_hint", static_cast<int64_t>(hint.count()));
     return JsonResponse(200, bundle);
   }
 
@@ -193,6 +205,9 @@ class TokenApi {
       // RFC 9449: a proof at the token endpoint binds the token to the proof's key.
       const std::string url = fmt::format("http://{}{}", request.headers.Get("Host").value_or("localhost"), request.path);
       auto thumbprint = service_.dpop().Verify({*proof, "POST", url, ""});
+      if (!thumbprint && thumbprint.error().kind == token::TokenErrorKind::kDpopUseNonce) {
+        return UseDpopNonce(thumbprint.error());
+      }
       if (!thumbprint) {
         return Fail(Code::kInvalidArgument, "invalid_dpop_proof: " + thumbprint.error().message);
       }
@@ -236,7 +251,21 @@ class TokenApi {
     if (!issued) return Fail(std::move(issued).error());
     log::Info("token issued", {{"jti", issued->claims.jti}, {"agent", issue.agent}, {"kid", issued->kid},
                                {"exp", issued->claims.exp}, {"by", method}});
-    return TokenResponse(*issued, issue.agent);
+    Response response = TokenResponse(*issued, issue.agent);
+    // RFC 9449 §8.2: a fresh nonce with every answer, so the client's next proof has one.
+    if (service_.dpop().requires_nonce()) response.headers.Set("DPoP-Nonce", service_.dpop().IssueNonce());
+    return response;
+  }
+
+  // RFC 9449 §8: 400 with the OAuth error `use_dpop_nonce` and a nonce to retry with.
+  Response UseDpopNonce(const token::TokenError& error) {
+    json::Value body;
+    body.Set("error", "use_dpop_nonce");
+    body.Set("error_description", error.message);
+    Response response = JsonResponse(400, body);
+    response.headers.Set("DPoP-Nonce", service_.dpop().IssueNonce());
+    response.headers.Set("Cache-Control", "no-store");
+    return response;
   }
 
   // RFC 8693: subject_token (the delegating agent's), actor_token (the acting agent's own),

@@ -17,10 +17,12 @@
 #pragma once
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
 #include "server/admin.h"
+#include "server/config.h"
 #include "server/router.h"
 
 namespace writ::identity {
@@ -42,10 +44,10 @@ namespace writ::server {
 
 struct TokenServiceOptions {
   std::string data_dir;                         // holds master.key
-  std::string trust_domain = "writ.local";      // iss = spiffe://<trust_domain>
-  std::chrono::seconds rotation_period{std::chrono::hours(24)};
-  std::chrono::seconds overlap{std::chrono::hours(24)};
-  std::chrono::seconds maintenance_interval{30};  // rotation check and revocation pruning
+  std::string trust_domain = "writ.local";      // sub = spiffe://<trust_domain>/agent/<name>
+  TokenConfig token{};                          // the config's `token:` section
+  // Rotation check and revocation pruning; nullopt = 30 s, or less for a short rotation period.
+  std::optional<std::chrono::seconds> maintenance_interval{};
 };
 
 // The token module's objects for one writd, plus a background thread that rotates keys when due

@@ -4,12 +4,27 @@
 
 #include "common/encoding.h"
 #include "crypto/hash.h"
+#include "crypto/random.h"
 
 namespace writ::token {
 namespace {
 
 constexpr size_t kMaxProofBytes = 4096;
 constexpr size_t kMaxJtiLength = 128;
+constexpr size_t kNonceTimeBytes = 8;
+constexpr size_t kNonceTagBytes = 16;
+constexpr size_t kNonceKeyBytes = 32;
+
+// The nonce's bytes for issue time `seconds`: big-endian time ‖ truncated HMAC of it.
+std::string NonceBytes(std::string_view key, int64_t seconds) {
+  std::string bytes(kNonceTimeBytes, '\0');
+  for (size_t index = 0; index < kNonceTimeBytes; ++index) {
+    bytes[kNonceTimeBytes - 1 - index] = static_cast<char>((static_cast<uint64_t>(seconds) >> (8 * index)) & 0xff);
+  }
+  const crypto::Sha256Digest tag = crypto::HmacSha256(key, bytes);
+  bytes.append(reinterpret_cast<const char*>(tag.data()), kNonceTagBytes);
+  return bytes;
+}
 
 std::string StringClaim(const json::Value& payload, std::string_view name) {
   const json::Value* value = payload.Find(name);
@@ -17,6 +32,24 @@ std::string StringClaim(const json::Value& payload, std::string_view name) {
 }
 
 }  // namespace
+
+DpopVerifier::DpopVerifier(DpopOptions options)
+    : options_(options), nonce_key_(crypto::RandomBytes(kNonceKeyBytes)) {}
+
+std::string DpopVerifier::IssueNonce() const {
+  return Base64UrlEncode(NonceBytes(nonce_key_, ToUnixSeconds(clock().Now())));
+}
+
+bool DpopVerifier::IsFreshNonce(std::string_view nonce, int64_t now) const {
+  auto bytes = Base64UrlDecode(nonce);
+  if (!bytes || bytes->size() != kNonceTimeBytes + kNonceTagBytes) return false;
+  uint64_t issued = 0;
+  for (size_t index = 0; index < kNonceTimeBytes; ++index) issued = issued << 8 | static_cast<unsigned char>((*bytes)[index]);
+  const auto seconds = static_cast<int64_t>(issued);
+  if (!ConstantTimeEquals(NonceBytes(nonce_key_, seconds), *bytes)) return false;
+  // Issued here, not in the future (beyond a second of rounding), and not too long ago.
+  return seconds <= now + 1 && now - seconds <= options_.nonce_lifetime.count();
+}
 
 std::string_view StripQueryAndFragment(std::string_view url) { return url.substr(0, url.find_first_of("?#")); }
 
@@ -56,6 +89,11 @@ TokenResult<std::string> DpopVerifier::Verify(const DpopProofRequest& request) {
   const int64_t window = options_.iat_window.count();
   if (iat->as_int() > now + window || iat->as_int() < now - window) {
     return Reject(TokenErrorKind::kDpopInvalid, fmt::format("dpop proof: `iat` is {}s away from now", iat->as_int() - now));
+  }
+  if (options_.require_nonce) {
+    const std::string nonce = StringClaim(*payload, "nonce");
+    if (nonce.empty()) return Reject(TokenErrorKind::kDpopUseNonce, "dpop proof: a `nonce` from the DPoP-Nonce header is required");
+    if (!IsFreshNonce(nonce, now)) return Reject(TokenErrorKind::kDpopUseNonce, "dpop proof: `nonce` is stale or not issued here");
   }
   if (!request.access_token.empty()) {
     const std::string expected = Base64UrlEncode(crypto::AsBytes(crypto::Sha256(request.access_token)));

@@ -10,6 +10,7 @@ namespace writ::token {
 namespace {
 
 constexpr size_t kThumbprintKidLength = 43;  // base64url of 32 bytes, no padding
+constexpr size_t kSignatureBase64Length = 86;  // base64url of the 64-byte ES256 (r ‖ s) or Ed25519 signature
 
 // Header members a writ token may carry (SPIFFE JWT-SVID: alg, kid, typ only).
 bool IsAllowedHeaderMember(std::string_view name) { return name == "alg" || name == "kid" || name == "typ"; }
@@ -41,6 +42,8 @@ std::string_view TokenErrorName(TokenErrorKind kind) {
     case TokenErrorKind::kDpopInvalid: return "dpop_invalid";
     case TokenErrorKind::kDpopReplayed: return "dpop_replayed";
     case TokenErrorKind::kDpopMismatch: return "dpop_mismatch";
+    case TokenErrorKind::kDpopUseNonce: return "use_dpop_nonce";
+    case TokenErrorKind::kTruncated: return "truncated";
   }
   return "malformed";
 }
@@ -84,7 +87,11 @@ TokenResult<ParsedJws> ParseCompact(std::string_view token, const JwsLimits& lim
   }
   const size_t first_dot = token.find('.');
   const size_t second_dot = first_dot == std::string_view::npos ? first_dot : token.find('.', first_dot + 1);
-  if (second_dot == std::string_view::npos || token.find('.', second_dot + 1) != std::string_view::npos) {
+  if (second_dot == std::string_view::npos) {
+    return Reject(TokenErrorKind::kTruncated, fmt::format("token has {} of the three parts of a compact JWS",
+                                                          first_dot == std::string_view::npos ? 1 : 2));
+  }
+  if (token.find('.', second_dot + 1) != std::string_view::npos) {
     return Reject(TokenErrorKind::kMalformed, "token is not a compact JWS (three dot-separated parts)");
   }
   const std::string_view header_b64 = token.substr(0, first_dot);
@@ -94,7 +101,10 @@ TokenResult<ParsedJws> ParseCompact(std::string_view token, const JwsLimits& lim
   auto header_text = Base64UrlDecode(header_b64);
   auto payload = Base64UrlDecode(payload_b64);
   auto signature = Base64UrlDecode(signature_b64);
-  if (!header_text || !payload || !signature) {
+  // A signature cut short is reported as such once the header is known good (a cut may also leave
+  // non-canonical base64url behind).
+  const bool short_signature = signature_b64.size() < kSignatureBase64Length;
+  if (!header_text || !payload || (!signature && !short_signature)) {
     return Reject(TokenErrorKind::kMalformed, "token part is not canonical base64url");
   }
   auto header = json::Parse(*header_text, {.max_bytes = limits.max_bytes, .max_depth = limits.max_json_depth});
@@ -132,7 +142,10 @@ TokenResult<ParsedJws> ParseCompact(std::string_view token, const JwsLimits& lim
   } else if (limits.require_kid) {
     return Reject(TokenErrorKind::kBadKid, "header `kid` is missing");
   }
-  if (signature->empty()) return Reject(TokenErrorKind::kMalformed, "token has an empty signature (truncated)");
+  if (short_signature) {
+    return Reject(TokenErrorKind::kTruncated, fmt::format("token signature has {} of its {} base64url characters",
+                                                          signature_b64.size(), kSignatureBase64Length));
+  }
   if (const json::Value* jwk = header->Find("jwk"); jwk != nullptr) parsed.jwk = *jwk;
   parsed.signing_input = token.substr(0, second_dot);
   parsed.payload = std::move(*payload);
@@ -156,7 +169,11 @@ Result<std::string> SignCompact(const crypto::PrivateKey& key, std::string_view 
   header.BeginObject().Key("alg").String(AlgFor(key.algorithm())).Key("kid").String(kid);
   if (!typ.empty()) header.Key("typ").String(typ);
   header.EndObject();
-  std::string token = Base64UrlEncode(header.str());
+  const std::string encoded_header = Base64UrlEncode(header.str());
+  // One buffer, sized once for the whole token.
+  std::string token;
+  token.reserve(encoded_header.size() + 1 + (payload.size() * 4 + 2) / 3 + 1 + kSignatureBase64Length);
+  token += encoded_header;
   token += '.';
   token += Base64UrlEncode(payload);
   WRIT_ASSIGN_OR_RETURN(const std::string signature, key.Sign(token, crypto::SignatureFormat::kRaw));

@@ -36,6 +36,9 @@ enum class TokenErrorKind : uint8_t {
   kDpopInvalid,        // the DPoP proof is malformed, badly signed, for another htm/htu/ath, or stale
   kDpopReplayed,       // the DPoP proof's jti was seen before
   kDpopMismatch,       // the DPoP proof's key is not the one the token is bound to
+  kDpopUseNonce,       // the server requires a DPoP nonce and the proof has none, or a stale or
+                       // foreign one (RFC 9449 §8 `use_dpop_nonce`: retry with the DPoP-Nonce given)
+  kTruncated,          // cut short: fewer than three parts, or a signature shorter than 64 bytes
 };
 
 // "malformed", "oversize", "alg_none", ... Never empty.
@@ -82,9 +85,10 @@ struct ParsedJws {
   json::Value jwk;                // the `jwk` header member (only with allow_jwk_header), else null
 };
 
-// Splits and decodes `token` and checks its header. Checks, in order: size (kOversize), shape and
-// base64url (kMalformed), header JSON object (kMalformed), forbidden members (kForbiddenHeader),
-// alg (kAlgNone / kAlgNotAllowed), kid syntax (kBadKid). Does not verify the signature.
+// Splits and decodes `token` and checks its header. Checks, in order: size (kOversize), fewer than
+// three parts (kTruncated), shape and base64url (kMalformed), header JSON object (kMalformed),
+// forbidden members (kForbiddenHeader), alg (kAlgNone / kAlgNotAllowed), kid syntax (kBadKid), a
+// signature cut short (kTruncated; both algorithms sign with 64 bytes). Does not verify it.
 TokenResult<ParsedJws> ParseCompact(std::string_view token, const JwsLimits& limits = {});
 
 // True when `kid` looks like an RFC 7638 SHA-256 thumbprint: exactly 43 base64url characters.

@@ -116,7 +116,10 @@ Result<std::unique_ptr<KeyRing>> KeyRing::Open(store::TokenStore& store, std::st
     }
     snapshot->keys.push_back(std::move(key));
   }
-  const bool has_active = !snapshot->keys.empty() && !snapshot->keys.back()->retired_at;
+  // A configured algorithm that differs from the active key's takes effect now; the old key keeps
+  // verifying for the overlap like any retired key.
+  const bool has_active = !snapshot->keys.empty() && !snapshot->keys.back()->retired_at &&
+                          snapshot->keys.back()->public_key.algorithm() == options.algorithm;
   {
     MutexLock lock(ring->mu_);
     ring->snapshot_ = std::move(snapshot);

@@ -49,7 +49,7 @@ struct SigningKey {
 class KeyRing {
  public:
   // Loads the keys in `store` (unsealing them with `master_key`, 32 bytes) and generates the first
-  // one when there is none. `store` is borrowed and must outlive the ring.
+  // one when there is none, or rotates when the active key's algorithm is not options.algorithm. `store` is borrowed and must outlive the ring.
   // Errors: kDataLoss if a stored key does not open with this master key or its kid does not match;
   // kUnavailable if the store fails; kInvalidArgument for a bad master key size.
   static Result<std::unique_ptr<KeyRing>> Open(store::TokenStore& store, std::string master_key,

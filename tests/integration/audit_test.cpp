@@ -105,8 +105,8 @@ TEST_F(AuditTest, AnEditedEventIsCaughtByOfflineVerification) {
   writd_->Kill(SIGTERM);
   const std::string db = (dir_.path() / "data" / "writ.db").string();
   // Rewrite history: the first event now names mallory as the actor.
-  auto edit = RunShell("sqlite3 " + db + " \"UPDATE ledger_events SET data = replace(data, 'uid:', 'mallory-') "
-                       "WHERE idx = 0\"", "");
+  auto edit = RunShell("sqlite3 " + db + " \"UPDATE ledger_segments SET data = replace(data, 'uid:', 'mallory-') "
+                       "WHERE first_idx = 0\"", "");
   ASSERT_EQ(edit.exit_code, 0) << edit.output;
   while (!vkey.output.empty() && vkey.output.back() == '\n') vkey.output.pop_back();
   auto verified = RunShell(std::string(WRIT_CLI_BINARY) + " audit verify --data-dir " + (dir_.path() / "data").string() +

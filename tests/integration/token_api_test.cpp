@@ -2,9 +2,12 @@
 // JOSE client (Node `jose`) verifying writ tokens from the JWKS.
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -28,13 +31,18 @@ const std::string kNodeDir = std::string(WRIT_SOURCE_DIR) + "/tests/integration/
 class TokenApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    writd_ = std::make_unique<RunningWritd>(dir_.path() / "data");
+    std::vector<std::string> args;
+    if (const std::string yaml = ConfigYaml(); !yaml.empty()) args = {"--config", WriteFile("writd.yaml", yaml)};
+    writd_ = std::make_unique<RunningWritd>(dir_.path() / "data", std::move(args));
     ASSERT_TRUE(writd_->Start()) << "writd did not start";
     auto human = Writ("identity create alice --kind human --uid " + std::to_string(::getuid()));
     ASSERT_EQ(human.exit_code, 0) << human.output;
     auto agent = Writ("identity create bot --owner alice --max-ttl 10m");
     ASSERT_EQ(agent.exit_code, 0) << agent.output;
   }
+
+  // writd's config file for this fixture; "" = none (every default).
+  virtual std::string ConfigYaml() const { return ""; }
 
   testing::CommandResult Writ(const std::string& arguments) {
     return RunShell(std::string(WRIT_CLI_BINARY) + " " + arguments, writd_->socket());
@@ -122,6 +130,7 @@ TEST_F(TokenApiTest, JwksAndSpiffeBundleFollowRotation) {
   EXPECT_EQ(key.Find("d"), nullptr);  // public keys only
   json::Value bundle = GetJson("/.well-known/spiffe-bundle");
   EXPECT_EQ(bundle.Find("spiffe_sequence")->as_int(), 1);
+  EXPECT_EQ(bundle.Find("spiffe_refresh_hint")->as_int(), 300);
   EXPECT_EQ(bundle.Find("keys")->as_array().front().Find("use")->as_string(), "jwt-svid");
 
   auto rotated = Writ("keys rotate");
@@ -189,23 +198,73 @@ TEST_F(TokenApiTest, TokenExchangeDelegatesWithANestedActClaim) {
   EXPECT_EQ(refused->status, 403);
 }
 
-TEST_F(TokenApiTest, ADpopProofAtTheTokenEndpointBindsTheToken) {
-  const auto key = crypto::PrivateKey::Generate(crypto::KeyAlgorithm::kEs256).value();
+TEST_F(TokenApiTest, WritTokenExchangeDelegatesFromTokenFiles) {
+  ASSERT_EQ(Writ("identity create lead --owner alice --label may_act=helper").exit_code, 0);
+  ASSERT_EQ(Writ("identity create helper --owner alice").exit_code, 0);
+  const std::string lead = WriteFile("lead.jwt", IssueFor("lead", "--scope 'repo:read repo:write' --audience writ --audience billing-api") + "\n");
+  const std::string helper = WriteFile("helper.jwt", IssueFor("helper"));
+  auto exchanged = Writ("token exchange --subject-token-file " + lead + " --actor-token-file " + helper +
+                        " --scope repo:read --audience billing-api --ttl 1m");
+  ASSERT_EQ(exchanged.exit_code, 0) << exchanged.output;
+  EXPECT_THAT(exchanged.output, HasSubstr("acted by spiffe://writ.local/agent/helper"));
+  std::string token;
+  std::istringstream lines(exchanged.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (std::count(line.begin(), line.end(), '.') == 2 && line.find(' ') == std::string::npos) token = line;
+  }
+  auto inspected = Writ("token inspect " + token);
+  EXPECT_THAT(inspected.output, HasSubstr("active: yes"));
+  EXPECT_THAT(inspected.output, HasSubstr("spiffe://writ.local/agent/helper"));  // the act claim
+  EXPECT_THAT(inspected.output, HasSubstr("billing-api"));
+
+  // The actor token may come from $WRIT_TOKEN_FILE (as under `writ run`), the subject from stdin.
+  auto from_env = RunShell("WRIT_TOKEN_FILE=" + helper + " " + WRIT_CLI_BINARY +
+                               " -o json token exchange --subject-token-file - < " + lead,
+                           writd_->socket());
+  ASSERT_EQ(from_env.exit_code, 0) << from_env.output;
+  EXPECT_THAT(from_env.output, HasSubstr(R"("issued_token_type")"));
+
+  // Refusals: a wider scope, no actor token, an unreadable or empty file.
+  auto wider = Writ("token exchange --subject-token-file " + lead + " --actor-token-file " + helper + " --scope admin");
+  EXPECT_EQ(wider.exit_code, 1);
+  EXPECT_THAT(wider.output, HasSubstr("scope"));
+  auto no_actor = RunShell("env -u WRIT_TOKEN_FILE " + std::string(WRIT_CLI_BINARY) + " token exchange --subject-token-file " + lead,
+                           writd_->socket());
+  EXPECT_EQ(no_actor.exit_code, 1);
+  EXPECT_THAT(no_actor.output, HasSubstr("--actor-token-file"));
+  auto missing = Writ("token exchange --subject-token-file " + dir_.file("nope.jwt") + " --actor-token-file " + helper);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.output, HasSubstr("cannot read token file"));
+  auto empty = Writ("token exchange --subject-token-file " + WriteFile("empty.jwt", "") + " --actor-token-file " + helper);
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_THAT(empty.output, HasSubstr("is empty"));
+  // Delegation runs one way: `helper` names no one in may_act, so `lead` cannot act for it.
+  auto self = Writ("token exchange --subject-token-file " + helper + " --actor-token-file " + lead);
+  EXPECT_EQ(self.exit_code, 1);
+}
+
+// A DPoP proof for POST /v1/token signed by `key`, with a `nonce` claim unless `nonce` is empty.
+std::string TokenEndpointProof(const crypto::PrivateKey& key, const std::string& jti, const std::string& nonce = "") {
   json::Value header;
   header.Set("typ", "dpop+jwt");
   header.Set("alg", "ES256");
   header.Set("jwk", key.public_key().ToJwk());
   json::Value claims;
-  claims.Set("jti", "proof-1");
+  claims.Set("jti", jti);
   claims.Set("htm", "POST");
   claims.Set("htu", "http://localhost/v1/token");
   claims.Set("iat", ToUnixSeconds(SystemClock().Now()));
+  if (!nonce.empty()) claims.Set("nonce", nonce);
   const std::string input = Base64UrlEncode(json::Serialize(header)) + "." + Base64UrlEncode(json::Serialize(claims));
-  const std::string proof = input + "." + Base64UrlEncode(key.Sign(input).value());
+  return input + "." + Base64UrlEncode(key.Sign(input).value());
+}
+
+TEST_F(TokenApiTest, ADpopProofAtTheTokenEndpointBindsTheToken) {
+  const auto key = crypto::PrivateKey::Generate(crypto::KeyAlgorithm::kEs256).value();
   json::Value request;
   request.Set("agent", "bot");
   server::Headers headers;
-  headers.Set("DPoP", proof);
+  headers.Set("DPoP", TokenEndpointProof(key, "proof-1"));
   auto client = writd_->Client();
   auto response = client.Request("POST", "/v1/token", request, headers);
   ASSERT_TRUE(response.has_value());
@@ -213,11 +272,133 @@ TEST_F(TokenApiTest, ADpopProofAtTheTokenEndpointBindsTheToken) {
   const json::Value body = response->Json().value();
   EXPECT_EQ(body.Find("token_type")->as_string(), "DPoP");
   EXPECT_EQ(body.Find("claims")->Find("cnf")->Find("jkt")->as_string(), key.public_key().Thumbprint());
+  EXPECT_FALSE(response->headers.Get("DPoP-Nonce").has_value());  // nonces are off by default
   // The same proof again is a replay.
   auto replayed = client.Request("POST", "/v1/token", request, headers);
   ASSERT_TRUE(replayed.has_value());
   EXPECT_EQ(replayed->status, 400);
   EXPECT_THAT(replayed->body, HasSubstr("already used"));
+}
+
+// token.dpop_nonce: the token endpoint asks for a server nonce (RFC 9449 §8).
+class DpopNonceTest : public TokenApiTest {
+ protected:
+  std::string ConfigYaml() const override { return "token:\n  dpop_nonce: true\n"; }
+};
+
+TEST_F(DpopNonceTest, AProofWithoutTheServerNonceGetsUseDpopNonceAndARetrySucceeds) {
+  const auto key = crypto::PrivateKey::Generate(crypto::KeyAlgorithm::kEs256).value();
+  json::Value request;
+  request.Set("agent", "bot");
+  auto client = writd_->Client();
+  server::Headers headers;
+  headers.Set("DPoP", TokenEndpointProof(key, "first"));
+  auto refused = client.Request("POST", "/v1/token", request, headers);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_EQ(refused->Json().value().Find("error")->as_string(), "use_dpop_nonce");
+  const auto nonce = refused->headers.Get("DPoP-Nonce");
+  ASSERT_TRUE(nonce.has_value());
+
+  headers.Set("DPoP", TokenEndpointProof(key, "second", std::string(*nonce)));
+  auto issued = client.Request("POST", "/v1/token", request, headers);
+  ASSERT_TRUE(issued.has_value());
+  ASSERT_EQ(issued->status, 200) << issued->body;
+  EXPECT_EQ(issued->Json().value().Find("token_type")->as_string(), "DPoP");
+  EXPECT_TRUE(issued->headers.Get("DPoP-Nonce").has_value());  // a fresh one for the next proof
+
+  // A made-up nonce is refused the same way.
+  headers.Set("DPoP", TokenEndpointProof(key, "third", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+  auto forged = client.Request("POST", "/v1/token", request, headers);
+  ASSERT_TRUE(forged.has_value());
+  EXPECT_EQ(forged->status, 400);
+  EXPECT_THAT(forged->body, HasSubstr("use_dpop_nonce"));
+}
+
+// The `token:` config keys, end to end: Ed25519 keys, a custom issuer and default audience, and a
+// 2 s overlap so a relying party sees a retired key leave the JWKS without a long wait.
+class ConfiguredTokenTest : public TokenApiTest {
+ protected:
+  std::string ConfigYaml() const override {
+    return "token:\n  algorithm: EdDSA\n  rotation_period: 24h\n  overlap: 2s\n  default_ttl: 1m\n"
+           "  issuer: https://writ.example\n  default_audience: billing-api\n";
+  }
+
+  static json::Value Payload(const std::string& token) {
+    const size_t first = token.find('.');
+    const size_t second = token.find('.', first + 1);
+    return json::Parse(Base64UrlDecode(token.substr(first + 1, second - first - 1)).value_or("")).value_or(json::Value());
+  }
+
+  // jose's verdict on `token`, judged at its own iat (so only the keys decide, never the clock).
+  std::string JoseVerdict(const std::string& token, const std::string& name) {
+    const int64_t iat = Payload(token).Find("iat")->as_int();
+    return RunShell("node " + kNodeDir + "/verify.mjs '" + writd_->socket() + "' " + WriteFile(name, token) +
+                        " https://writ.example billing-api " + std::to_string(iat),
+                    writd_->socket())
+        .output;
+  }
+
+  size_t JwksSize() { return GetJson("/.well-known/jwks.json").Find("keys")->as_array().size(); }
+};
+
+TEST_F(ConfiguredTokenTest, TokensFollowTheConfiguredAlgorithmIssuerAudienceAndOverlap) {
+  const std::string token = IssueFor("bot");
+  const json::Value claims = Payload(token);
+  EXPECT_EQ(claims.Find("iss")->as_string(), "https://writ.example");
+  EXPECT_EQ(claims.Find("aud")->as_string(), "billing-api");
+  // TTLs are capped by the overlap (2 s), below the default (1 m) and the agent's max (10 m).
+  EXPECT_EQ(claims.Find("exp")->as_int() - claims.Find("iat")->as_int(), 2);
+  const json::Value jwks = GetJson("/.well-known/jwks.json");
+  EXPECT_EQ(jwks.Find("keys")->as_array().front().Find("alg")->as_string(), "EdDSA");
+  EXPECT_EQ(jwks.Find("keys")->as_array().front().Find("kty")->as_string(), "OKP");
+}
+
+TEST_F(ConfiguredTokenTest, NodeJoseRejectsATokenOnceItsKeyIsRotatedPastTheOverlap) {
+  auto install = RunShell(kNodeDir + "/run-npm-ci.sh", writd_->socket());
+  ASSERT_EQ(install.exit_code, 0) << install.output;
+  const std::string token = IssueFor("bot");
+  const std::string old_kid = GetJson("/.well-known/jwks.json").Find("keys")->as_array().front().Find("kid")->as_string();
+  EXPECT_THAT(JoseVerdict(token, "a.jwt"), HasSubstr(R"("ok":true)"));
+  EXPECT_THAT(JoseVerdict(token, "a.jwt"), HasSubstr(R"("alg":"EdDSA")"));
+
+  // First rotation: the old key is retired and stays in the JWKS for the overlap.
+  ASSERT_EQ(Writ("keys rotate").exit_code, 0);
+  const std::string fresh = IssueFor("bot");
+  EXPECT_THAT(JoseVerdict(fresh, "b.jwt"), HasSubstr(R"("ok":true)"));
+  // Past the overlap (2 s) the retired key leaves the JWKS; poll rather than sleep a fixed time.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (JwksSize() > 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(JwksSize(), 1u);
+  // jose refuses the token for want of its key, although at its iat it has not expired.
+  EXPECT_THAT(JoseVerdict(token, "a.jwt"), HasSubstr("ERR_JWKS_NO_MATCHING_KEY"));
+  EXPECT_THAT(Writ("token inspect " + token).output, HasSubstr("active: no"));
+
+  // The second rotation deletes the key past its overlap from the store.
+  ASSERT_EQ(Writ("keys rotate").exit_code, 0);
+  auto listed = Writ("keys list");
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_THAT(listed.output, Not(HasSubstr(old_kid)));
+}
+
+// rotation_period reaches the daemon's maintenance loop: a 1 s period rotates by itself.
+class ShortRotationPeriodTest : public TokenApiTest {
+ protected:
+  std::string ConfigYaml() const override { return "token:\n  rotation_period: 1s\n  overlap: 1m\n"; }
+};
+
+TEST_F(ShortRotationPeriodTest, KeysRotateOnTheirOwn) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int64_t sequence = 1;
+  while (sequence < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    sequence = GetJson("/.well-known/spiffe-bundle").Find("spiffe_sequence")->as_int();
+  }
+  EXPECT_GE(sequence, 2);
+  EXPECT_EQ(GetJson("/.well-known/spiffe-bundle").Find("spiffe_refresh_hint")->as_int(), 1);  // half the period, at least 1 s
+  EXPECT_GE(GetJson("/.well-known/jwks.json").Find("keys")->as_array().size(), 2u);
 }
 
 class WritRunTest : public TokenApiTest {

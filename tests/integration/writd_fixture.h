@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "server/client.h"
 
@@ -37,7 +38,9 @@ inline CommandResult RunShell(const std::string& command, const std::string& soc
 
 class RunningWritd {
  public:
-  explicit RunningWritd(std::filesystem::path data_dir) : data_dir_(std::move(data_dir)) {}
+  // `extra_args` are appended to writd's command line (e.g. {"--config", path}).
+  explicit RunningWritd(std::filesystem::path data_dir, std::vector<std::string> extra_args = {})
+      : data_dir_(std::move(data_dir)), extra_args_(std::move(extra_args)) {}
   ~RunningWritd() { Kill(SIGKILL); }
   RunningWritd(const RunningWritd&) = delete;
   RunningWritd& operator=(const RunningWritd&) = delete;
@@ -51,8 +54,12 @@ class RunningWritd {
     if (pid_ == 0) {
       const std::string data_dir = data_dir_.string();
       if (std::freopen(log_path().c_str(), "a", stderr) == nullptr) ::_exit(126);
-      ::execl(WRITD_BINARY, "writd", "--data-dir", data_dir.c_str(), "--listen-tcp", "127.0.0.1:0",
-              static_cast<char*>(nullptr));
+      std::vector<std::string> args = {"writd", "--data-dir", data_dir, "--listen-tcp", "127.0.0.1:0"};
+      args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+      std::vector<char*> argv;
+      for (std::string& arg : args) argv.push_back(arg.data());
+      argv.push_back(nullptr);
+      ::execv(WRITD_BINARY, argv.data());
       ::_exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -84,6 +91,7 @@ class RunningWritd {
 
  private:
   std::filesystem::path data_dir_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
 };
 

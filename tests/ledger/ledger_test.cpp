@@ -179,9 +179,9 @@ TEST_F(LedgerTest, SecretsNeverReachTheStore) {
   event.details.Set("request", nested);
   auto receipt = ledger->Append(event);
   ASSERT_THAT(receipt, IsOk());
-  auto row = store.ledger->Get(receipt->index).value().value();
-  EXPECT_EQ(row.data.find("SECRET"), std::string::npos) << row.data;
-  EXPECT_NE(row.data.find("hmac-sha256:"), std::string::npos);
+  std::string leaf = store.ledger->ReadEvent(receipt->index).value().value();
+  EXPECT_EQ(leaf.find("SECRET"), std::string::npos) << leaf;
+  EXPECT_NE(leaf.find("hmac-sha256:"), std::string::npos);
   auto stored = ledger->Get(receipt->index).value().value();
   EXPECT_EQ(stored.event.details.Find("upstream_key")->as_string(), SecretFingerprint("k", "sk-live-SECRET1"));
 }
@@ -217,17 +217,16 @@ class FailingStore : public store::LedgerStore {
  public:
   explicit FailingStore(store::LedgerStore& inner) : inner_(inner) {}
   std::atomic<bool> fail{false};
-  Status Append(std::span<const store::LedgerRow> rows, std::span<const store::LedgerNodeRow> nodes) override {
+  Status Append(const store::LedgerBatch& batch) override {
     if (fail) return Fail(Code::kUnavailable, "store: disk full");
-    return inner_.Append(rows, nodes);
+    return inner_.Append(batch);
   }
   Result<uint64_t> Size() override { return inner_.Size(); }
-  Result<std::vector<std::string>> LeafHashes(uint64_t b, uint64_t e) override { return inner_.LeafHashes(b, e); }
+  Result<std::string> LeafHashes(uint64_t b, uint64_t e) override { return inner_.LeafHashes(b, e); }
+  Result<std::optional<std::string>> ReadEvent(uint64_t i) override { return inner_.ReadEvent(i); }
+  Result<bool> ReadSegment(uint64_t f, bool c, store::LedgerSegment& out) override { return inner_.ReadSegment(f, c, out); }
   Result<std::vector<store::LedgerNodeRow>> Nodes() override { return inner_.Nodes(); }
-  Result<std::optional<store::LedgerRow>> Get(uint64_t i) override { return inner_.Get(i); }
-  Result<std::optional<store::LedgerRow>> FindById(const std::string& id) override { return inner_.FindById(id); }
-  Status Scan(uint64_t b, const std::function<bool(const store::LedgerRow&)>& v) override { return inner_.Scan(b, v); }
-  Result<std::vector<store::LedgerRow>> Query(const store::LedgerQuery& q) override { return inner_.Query(q); }
+  Result<std::vector<store::LedgerBlockRow>> Blocks(uint64_t f, size_t l) override { return inner_.Blocks(f, l); }
   Status PutCheckpoint(const store::LedgerCheckpointRow& c) override {
     if (fail) return Fail(Code::kUnavailable, "store: disk full");
     return inner_.PutCheckpoint(c);

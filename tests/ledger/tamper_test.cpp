@@ -2,6 +2,8 @@
 // Verify, which names the first bad event.
 #include <sqlite3.h>
 
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "common/encoding.h"
@@ -20,38 +22,77 @@ using testing::TestSigner;
 using testing::TestStore;
 using testing::TestVerifier;
 
-// Raw access to the database file, as an attacker with file access has.
+// Raw access to the database file, as an attacker with file access has: reads every event out of
+// the segments, and writes a changed list back (in segments of 7 events, so that edits land inside
+// multi-event segments).
 class RawDb {
  public:
+  struct Leaf {
+    std::string data;
+    std::string hash;
+  };
+
   explicit RawDb(const std::string& path) { EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK); }
   ~RawDb() { sqlite3_close(db_); }
   void Exec(const std::string& sql) {
     char* error = nullptr;
     ASSERT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "") << sql;
   }
-  std::string Data(int64_t idx) { return Blob("SELECT data FROM ledger_events WHERE idx = ?", idx); }
-  std::string LeafHash(int64_t idx) { return Blob("SELECT leaf_hash FROM ledger_events WHERE idx = ?", idx); }
-  void SetRow(int64_t idx, const std::string& data, const std::string& leaf_hash) {
+  std::vector<Leaf> ReadAll() {
+    std::vector<Leaf> leaves;
     sqlite3_stmt* stmt = nullptr;
-    sqlite3_prepare_v2(db_, "UPDATE ledger_events SET data = ?, leaf_hash = ? WHERE idx = ?", -1, &stmt, nullptr);
-    sqlite3_bind_blob(stmt, 1, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_blob(stmt, 2, leaf_hash.data(), static_cast<int>(leaf_hash.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_int64(stmt, 3, idx);
-    EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+    sqlite3_prepare_v2(db_, "SELECT count, data, ends, hashes FROM ledger_segments ORDER BY first_idx", -1, &stmt, nullptr);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      const auto count = static_cast<size_t>(sqlite3_column_int64(stmt, 0));
+      std::string data = Column(stmt, 1), ends = Column(stmt, 2), hashes = Column(stmt, 3);
+      size_t begin = 0;
+      for (size_t i = 0; i < count; ++i) {
+        size_t end = data.size();
+        if (i + 1 < count) {
+          end = 0;
+          for (int b = 3; b >= 0; --b) end = end << 8 | static_cast<unsigned char>(ends[i * 4 + static_cast<size_t>(b)]);
+        }
+        leaves.push_back({data.substr(begin, end - begin), hashes.substr(i * 32, 32)});
+        begin = end;
+      }
+    }
     sqlite3_finalize(stmt);
+    return leaves;
+  }
+  // Replaces every segment with `leaves` at positions [0, n), except those listed in `skip`.
+  void WriteAll(const std::vector<Leaf>& leaves, std::set<size_t> skip = {}) {
+    Exec("DELETE FROM ledger_segments");
+    for (size_t first = 0; first < leaves.size(); first += 7) {
+      size_t count = std::min<size_t>(7, leaves.size() - first);
+      std::string data, ends, hashes;
+      size_t written = 0;
+      for (size_t i = first; i < first + count; ++i) {
+        if (skip.count(i) != 0) break;
+        if (written > 0) {
+          for (int b = 0; b < 4; ++b) ends += static_cast<char>((data.size() >> (8 * b)) & 0xff);
+        }
+        data += leaves[i].data;
+        hashes += leaves[i].hash;
+        ++written;
+      }
+      if (written == 0) continue;
+      sqlite3_stmt* stmt = nullptr;
+      sqlite3_prepare_v2(db_, "INSERT INTO ledger_segments VALUES (?,?,?,?,?)", -1, &stmt, nullptr);
+      sqlite3_bind_int64(stmt, 1, static_cast<int64_t>(first));
+      sqlite3_bind_int64(stmt, 2, static_cast<int64_t>(written));
+      sqlite3_bind_blob(stmt, 3, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_blob(stmt, 4, ends.data(), static_cast<int>(ends.size()), SQLITE_TRANSIENT);
+      sqlite3_bind_blob(stmt, 5, hashes.data(), static_cast<int>(hashes.size()), SQLITE_TRANSIENT);
+      EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE) << sqlite3_errmsg(db_);
+      sqlite3_finalize(stmt);
+    }
   }
 
  private:
-  std::string Blob(const char* sql, int64_t idx) {
-    sqlite3_stmt* stmt = nullptr;
-    sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr);
-    sqlite3_bind_int64(stmt, 1, idx);
-    std::string out;
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-      out.assign(static_cast<const char*>(sqlite3_column_blob(stmt, 0)), static_cast<size_t>(sqlite3_column_bytes(stmt, 0)));
-    }
-    sqlite3_finalize(stmt);
-    return out;
+  static std::string Column(sqlite3_stmt* stmt, int column) {
+    const void* blob = sqlite3_column_blob(stmt, column);
+    return blob == nullptr ? std::string()
+                           : std::string(static_cast<const char*>(blob), static_cast<size_t>(sqlite3_column_bytes(stmt, column)));
   }
   sqlite3* db_ = nullptr;
 };
@@ -102,7 +143,9 @@ TEST_F(TamperTest, UntouchedLedgerVerifies) {
 
 TEST_F(TamperTest, EditedEventIsCaught) {
   RawDb db(path_);
-  db.SetRow(7, Replace(db.Data(7), "\"n\":7", "\"n\":8"), db.LeafHash(7));
+  auto leaves = db.ReadAll();
+  leaves[7].data = Replace(leaves[7].data, "\"n\":7", "\"n\":8");
+  db.WriteAll(leaves);
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->index, 7u);
@@ -111,8 +154,10 @@ TEST_F(TamperTest, EditedEventIsCaught) {
 
 TEST_F(TamperTest, EditedEventWithRewrittenLeafHashIsCaught) {
   RawDb db(path_);
-  std::string data = Replace(db.Data(7), "\"decision\":\"deny\"", "\"decision\":\"allow\"");
-  db.SetRow(7, data, HashBytes(data));
+  auto leaves = db.ReadAll();
+  leaves[7].data = Replace(leaves[7].data, "\"decision\":\"deny\"", "\"decision\":\"allow\"");
+  leaves[7].hash = HashBytes(leaves[7].data);
+  db.WriteAll(leaves);
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->index, 7u);
@@ -122,17 +167,19 @@ TEST_F(TamperTest, EditedEventWithRewrittenLeafHashIsCaught) {
 
 TEST_F(TamperTest, RewrittenChainIsCaughtByTheCheckpointRoot) {
   RawDb db(path_);
+  auto leaves = db.ReadAll();
   std::string prev;
-  for (int64_t idx = 30; idx < 40; ++idx) {
-    std::string data = db.Data(idx);
+  for (size_t idx = 30; idx < 40; ++idx) {
+    std::string data = leaves[idx].data;
     if (idx == 30) data = Replace(data, "\"decision\":\"allow\"", "\"decision\":\"deny\"");
     if (!prev.empty()) {
       size_t at = data.rfind("\"prev\":\"");
       data = data.substr(0, at) + "\"prev\":\"" + Base64Encode(prev) + "\"}";
     }
     prev = HashBytes(data);
-    db.SetRow(idx, data, prev);
+    leaves[idx] = {data, prev};
   }
+  db.WriteAll(leaves);
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->index, 20u);
@@ -141,7 +188,7 @@ TEST_F(TamperTest, RewrittenChainIsCaughtByTheCheckpointRoot) {
 
 TEST_F(TamperTest, DeletedEventIsCaught) {
   RawDb db(path_);
-  db.Exec("DELETE FROM ledger_events WHERE idx = 10");
+  db.WriteAll(db.ReadAll(), {10});
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->index, 10u);
@@ -150,7 +197,9 @@ TEST_F(TamperTest, DeletedEventIsCaught) {
 
 TEST_F(TamperTest, DeletedAndRenumberedEventIsCaught) {
   RawDb db(path_);
-  db.Exec("DELETE FROM ledger_events WHERE idx = 10; UPDATE ledger_events SET idx = idx - 1 WHERE idx > 10");
+  auto leaves = db.ReadAll();
+  leaves.erase(leaves.begin() + 10);
+  db.WriteAll(leaves);
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->index, 10u);
@@ -159,7 +208,9 @@ TEST_F(TamperTest, DeletedAndRenumberedEventIsCaught) {
 
 TEST_F(TamperTest, DeletedTailIsCaught) {
   RawDb db(path_);
-  db.Exec("DELETE FROM ledger_events WHERE idx >= 35");
+  auto leaves = db.ReadAll();
+  leaves.resize(35);
+  db.WriteAll(leaves);
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->index, 35u);
@@ -168,9 +219,9 @@ TEST_F(TamperTest, DeletedTailIsCaught) {
 
 TEST_F(TamperTest, ReorderedEventsAreCaught) {
   RawDb db(path_);
-  std::string data3 = db.Data(3), hash3 = db.LeafHash(3);
-  db.SetRow(3, db.Data(4), db.LeafHash(4));
-  db.SetRow(4, data3, hash3);
+  auto leaves = db.ReadAll();
+  std::swap(leaves[3], leaves[4]);
+  db.WriteAll(leaves);
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->index, 3u);
@@ -179,26 +230,69 @@ TEST_F(TamperTest, ReorderedEventsAreCaught) {
 
 TEST_F(TamperTest, InsertedEventIsCaught) {
   RawDb db(path_);
-  // Make room at 12 and insert a well-formed forged event that links to event 11.
-  db.Exec("UPDATE ledger_events SET idx = idx + 1000 WHERE idx >= 12; UPDATE ledger_events SET idx = idx - 999 WHERE idx >= 1000");
-  std::string forged = Replace(db.Data(13), "\"n\":12", "\"n\":99");
-  forged = Replace(forged, db.Data(13).substr(13, 36), "01900000-0000-7000-8000-000000000000");
-  db.Exec("INSERT INTO ledger_events SELECT 12, '01900000-0000-7000-8000-000000000000', time_ms, kind, subject, "
-          "correlation_id, data, leaf_hash FROM ledger_events WHERE idx = 13");
-  db.SetRow(12, forged, HashBytes(forged));
+  // Insert at 12 a well-formed forged event that links to event 11.
+  auto leaves = db.ReadAll();
+  std::string forged = Replace(leaves[12].data, "\"n\":12", "\"n\":99");
+  forged = Replace(forged, leaves[12].data.substr(13, 36), "01900000-0000-7000-8000-000000000000");
+  leaves.insert(leaves.begin() + 12, RawDb::Leaf{forged, HashBytes(forged)});
+  db.WriteAll(leaves);
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_GE(report.problem->index, 12u);
   EXPECT_LE(report.problem->index, 13u);
 }
 
-TEST_F(TamperTest, EditedColumnIsCaught) {
+TEST_F(TamperTest, DeletedSegmentRowIsCaught) {
   RawDb db(path_);
-  db.Exec("UPDATE ledger_events SET subject = 'someone-else' WHERE idx = 5");
+  db.Exec("DELETE FROM ledger_segments WHERE first_idx = (SELECT max(first_idx) FROM ledger_segments WHERE first_idx <= 10)");
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
-  EXPECT_EQ(report.problem->index, 5u);
-  EXPECT_THAT(report.problem->what, HasSubstr("subject"));
+  EXPECT_LE(report.problem->index, 10u);
+  EXPECT_THAT(report.problem->what, HasSubstr("missing"));
+}
+
+TEST_F(TamperTest, ReorderedSegmentRowsAreCaught) {
+  RawDb db(path_);
+  db.WriteAll(db.ReadAll());  // segments of 7: [0, 7) [7, 14) ...
+  db.Exec("UPDATE ledger_segments SET first_idx = -1 WHERE first_idx = 7; "
+          "UPDATE ledger_segments SET first_idx = 7 WHERE first_idx = 14; "
+          "UPDATE ledger_segments SET first_idx = 14 WHERE first_idx = -1");
+  VerifyReport report = Check();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.problem->index, 7u);
+  EXPECT_THAT(report.problem->what, HasSubstr("records position 14 but is stored at position 7"));
+}
+
+TEST_F(TamperTest, SegmentRowInsertedInsideAnotherIsCaught) {
+  RawDb db(path_);
+  db.WriteAll(db.ReadAll());  // segments of 7: [0, 7) [7, 14) ...
+  // A forged one-event row at 10 would be what Get(10) and queries read: verification must see it.
+  db.Exec("INSERT INTO ledger_segments SELECT 10, 1, data, x'', substr(hashes, 1, 32) FROM ledger_segments "
+          "WHERE first_idx = 14");
+  VerifyReport report = Check();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.problem->index, 10u);
+  EXPECT_THAT(report.problem->what, HasSubstr("inserted"));
+}
+
+TEST_F(TamperTest, TruncatedSegmentIsCaught) {
+  RawDb db(path_);
+  db.WriteAll(db.ReadAll());
+  db.Exec("UPDATE ledger_segments SET count = 6 WHERE first_idx = 7");
+  VerifyReport report = Check();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.problem->index, 7u);
+  EXPECT_THAT(report.problem->what, HasSubstr("malformed"));
+}
+
+TEST_F(TamperTest, EditedQueryIndexIsCaught) {
+  RawDb db(path_);
+  // Clearing the filter would hide every event of the block from queries by subject or id.
+  db.Exec("UPDATE ledger_blocks SET keys = zeroblob(length(keys)) WHERE block = 0");
+  VerifyReport report = Check();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.problem->index, 0u);
+  EXPECT_THAT(report.problem->what, HasSubstr("query index"));
 }
 
 TEST_F(TamperTest, ForgedCheckpointIsCaught) {
@@ -212,7 +306,9 @@ TEST_F(TamperTest, ForgedCheckpointIsCaught) {
 TEST_F(TamperTest, OpenRefusesAStoreThatNoLongerMatchesItsCheckpoint) {
   {
     RawDb db(path_);
-    db.Exec("DELETE FROM ledger_events WHERE idx >= 35");
+    auto leaves = db.ReadAll();
+    leaves.resize(35);
+    db.WriteAll(leaves);
   }
   TestStore store(path_);
   EXPECT_THAT(Ledger::Open({.signer = &signer_}, *store.ledger), FailsWith(Code::kDataLoss));

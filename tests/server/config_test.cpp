@@ -108,6 +108,59 @@ TEST(ConfigTest, WrongTypesAreNamed) {
   EXPECT_THAT(ParseConfig("- a\n- b\n", {}), FailsWith(Code::kInvalidArgument, HasSubstr("mapping")));
 }
 
+TEST(ConfigTest, TokenSectionDefaultsAndEveryKey) {
+  auto defaults = ParseConfig("", {});
+  ASSERT_THAT(defaults, IsOk());
+  EXPECT_EQ(defaults->token.algorithm, crypto::KeyAlgorithm::kEs256);
+  EXPECT_EQ(defaults->token.rotation_period, std::chrono::hours(24));
+  EXPECT_EQ(defaults->token.overlap, std::chrono::hours(24));
+  EXPECT_EQ(defaults->token.default_ttl, std::chrono::minutes(5));
+  EXPECT_EQ(defaults->token.max_clock_skew, std::chrono::seconds(30));
+  EXPECT_EQ(defaults->token.issuer, "");
+  EXPECT_EQ(defaults->token.default_audience, "writ");
+
+  auto config = ParseConfig(R"(
+token:
+  algorithm: EdDSA
+  rotation_period: 7d
+  overlap: 2h
+  default_ttl: 90s
+  max_clock_skew: 0s
+  issuer: https://writ.example.org
+  default_audience: billing-api
+)",
+                            {});
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->token.algorithm, crypto::KeyAlgorithm::kEd25519);
+  EXPECT_EQ(config->token.rotation_period, std::chrono::hours(7 * 24));
+  EXPECT_EQ(config->token.overlap, std::chrono::hours(2));
+  EXPECT_EQ(config->token.default_ttl, std::chrono::seconds(90));
+  EXPECT_EQ(config->token.max_clock_skew, std::chrono::seconds(0));
+  EXPECT_EQ(config->token.issuer, "https://writ.example.org");
+  EXPECT_EQ(config->token.default_audience, "billing-api");
+  EXPECT_EQ(ParseConfig("token:\n  algorithm: Ed25519\n", {})->token.algorithm, crypto::KeyAlgorithm::kEd25519);
+}
+
+TEST(ConfigTest, BadTokenValuesAreNamed) {
+  const auto fails = [](const std::string& yaml, const std::string& key, const std::string& why) {
+    EXPECT_THAT(ParseConfig(yaml, {}), FailsWith(Code::kInvalidArgument, AllOf(HasSubstr(key), HasSubstr(why))))
+        << yaml;
+  };
+  fails("token:\n  algorithm: HS256\n", "`token.algorithm`", "ES256");
+  fails("token:\n  algorithm: none\n", "`token.algorithm`", "ES256");
+  fails("token:\n  rotation_period: 0s\n", "`token.rotation_period`", "between");
+  fails("token:\n  overlap: 500ms\n", "`token.overlap`", "whole seconds");
+  fails("token:\n  overlap: 400d\n", "`token.overlap`", "between");
+  fails("token:\n  default_ttl: 25h\n", "`token.default_ttl`", "between");
+  fails("token:\n  default_ttl: soon\n", "`token.default_ttl`", "duration");
+  fails("token:\n  max_clock_skew: 10m\n", "`token.max_clock_skew`", "between");
+  fails("token:\n  issuer: \"a b\"\n", "`token.issuer`", "printable");
+  fails("token:\n  default_audience: \"\"\n", "`token.default_audience`", "printable");
+  fails("token:\n  default_audience: [a]\n", "`token.default_audience`", "string");
+  fails("token:\n  ttl: 5m\n", "`token.ttl`", "unknown key");
+  fails("token: 5\n", "`token`", "mapping");
+}
+
 TEST(ConfigTest, MalformedYamlSaysWhere) {
   EXPECT_THAT(ParseConfig("listen:\n  unix: [unclosed\n", {}, "c.yaml"),
               FailsWith(Code::kInvalidArgument, AllOf(HasSubstr("c.yaml"), HasSubstr("malformed YAML"))));

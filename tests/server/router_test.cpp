@@ -1,6 +1,10 @@
 #include "server/router.h"
 
+#include <atomic>
+#include <future>
+#include <optional>
 #include <stdexcept>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -116,6 +120,118 @@ TEST(RouterErrorsTest, HandlerExceptionIs500AndNotPropagated) {
   EXPECT_THAT(response.body, ::testing::Not(HasSubstr("secret")));
   request = MakeRequest("GET", "/throw-int");
   EXPECT_EQ(router.Dispatch(request).status, 500);
+}
+
+// Asynchronous routes: the answer comes through the Responder, at once or later from any thread.
+class AsyncRouterTest : public ::testing::Test {
+ protected:
+  AsyncRouterTest() {
+    router_.AddAsync("GET", "/now", [](const Request&, Responder respond) {
+      respond(Response{.status = 201, .headers = {}, .body = "now"});
+    });
+    router_.AddAsync("GET", "/later", [this](const Request&, Responder respond) {
+      parked_ = std::move(respond);
+      parked_ready_.store(true);
+    });
+    router_.AddAsync("GET", "/error", [](const Request&, Responder respond) {
+      respond(Fail(Code::kUnavailable, "ledger down"));
+    });
+    router_.AddAsync("GET", "/drop", [](const Request&, const Responder&) {});
+    router_.AddAsync("GET", "/throw", [](const Request&, const Responder&) { throw std::runtime_error("boom"); });
+    router_.AddAsync("GET", "/answer-then-throw", [](const Request&, Responder respond) {
+      respond(Response{.status = 200, .headers = {}, .body = "first"});
+      throw std::runtime_error("boom");
+    });
+  }
+
+  // Dispatches and records what reaches `later`.
+  std::optional<Response> Dispatch(Request& request) {
+    return router_.Dispatch(request, [this](Response response) {
+      ++later_calls_;
+      later_ = std::move(response);
+    });
+  }
+
+  Router router_;
+  std::optional<Responder> parked_;
+  std::atomic<bool> parked_ready_{false};
+  int later_calls_ = 0;
+  Response later_;
+};
+
+TEST_F(AsyncRouterTest, AnswerBeforeReturningIsHandedBackDirectly) {
+  Request request = MakeRequest("GET", "/now");
+  std::optional<Response> now = Dispatch(request);
+  ASSERT_TRUE(now.has_value());
+  EXPECT_EQ(now->status, 201);
+  EXPECT_EQ(now->body, "now");
+  EXPECT_EQ(later_calls_, 0);
+}
+
+TEST_F(AsyncRouterTest, LaterAnswerFromAnotherThreadGoesToTheCompletionOnce) {
+  Request request = MakeRequest("GET", "/later");
+  EXPECT_FALSE(Dispatch(request).has_value());
+  ASSERT_TRUE(parked_.has_value());
+  EXPECT_EQ(later_calls_, 0);
+  std::thread([responder = *parked_] {
+    responder(Response{.status = 202, .headers = {}, .body = "done"});
+    responder(Response{.status = 500, .headers = {}, .body = "ignored"});  // the first answer wins
+  }).join();
+  EXPECT_EQ(later_calls_, 1);
+  EXPECT_EQ(later_.status, 202);
+  EXPECT_EQ(later_.body, "done");
+  EXPECT_TRUE(parked_->answered());
+  parked_.reset();
+  EXPECT_EQ(later_calls_, 1);
+}
+
+TEST_F(AsyncRouterTest, ErrorsThrowsAndDroppedRespondersFailClosed) {
+  Request request = MakeRequest("GET", "/error");
+  std::optional<Response> response = Dispatch(request);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 503);
+  EXPECT_THAT(response->body, HasSubstr("ledger down"));
+
+  request = MakeRequest("GET", "/throw");
+  response = Dispatch(request);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 500);
+
+  request = MakeRequest("GET", "/answer-then-throw");
+  response = Dispatch(request);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->body, "first");
+
+  // A handler that keeps no Responder: answered 500 through the completion.
+  request = MakeRequest("GET", "/drop");
+  EXPECT_FALSE(Dispatch(request).has_value());
+  EXPECT_EQ(later_calls_, 1);
+  EXPECT_EQ(later_.status, 500);
+  EXPECT_THAT(later_.body, HasSubstr("dropped"));
+
+  // Parked, then dropped without an answer.
+  request = MakeRequest("GET", "/later");
+  EXPECT_FALSE(Dispatch(request).has_value());
+  parked_.reset();
+  EXPECT_EQ(later_calls_, 2);
+  EXPECT_EQ(later_.status, 500);
+}
+
+TEST_F(AsyncRouterTest, RoutingErrorsNeverReachTheHandler) {
+  Request request = MakeRequest("POST", "/later");
+  std::optional<Response> response = Dispatch(request);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 405);
+  EXPECT_FALSE(parked_.has_value());
+}
+
+TEST_F(AsyncRouterTest, BlockingDispatchWaitsForTheAnswer) {
+  Request request = MakeRequest("GET", "/later");
+  std::future<Response> response = std::async(std::launch::async, [&] { return router_.Dispatch(request); });
+  while (!parked_ready_.load()) std::this_thread::yield();
+  EXPECT_EQ(response.wait_for(std::chrono::milliseconds(20)), std::future_status::timeout);
+  (*parked_)(Response{.status = 204, .headers = {}, .body = ""});
+  EXPECT_EQ(response.get().status, 204);
 }
 
 TEST(RouterDeathTest, DuplicateRouteAborts) {

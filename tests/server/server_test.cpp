@@ -15,7 +15,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <condition_variable>
 #include <future>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -168,6 +171,11 @@ class ServerTest : public ::testing::Test {
       response.body = std::string(8 << 20, 'x');
       return response;
     });
+    router_.AddAsync("GET", "/async", [this](const Request& request, Responder respond) {
+      std::lock_guard lock(parked_mu_);
+      parked_.push_back({std::move(respond), request.request_id});
+      parked_cv_.notify_all();
+    });
     router_.Get("/slow", [this](const Request&) -> Result<Response> {
       slow_entered_.set_value();
       release_slow_.wait();
@@ -185,8 +193,26 @@ class ServerTest : public ::testing::Test {
   ClientOptions UnixClient() const { return {.unix_socket = socket_path_, .timeout = 5s}; }
   ClientOptions TcpClient() const { return {.unix_socket = "", .tcp_port = server_->tcp_port(), .timeout = 5s}; }
 
+  // The next parked asynchronous request (its Responder and request id); fails the test after 5 s.
+  std::pair<Responder, std::string> NextParked() {
+    std::unique_lock lock(parked_mu_);
+    EXPECT_TRUE(parked_cv_.wait_for(lock, 5s, [this] { return !parked_.empty(); }));
+    if (parked_.empty()) std::abort();
+    auto next = std::move(parked_.front());
+    parked_.erase(parked_.begin());
+    return next;
+  }
+  static Response Text(std::string body) {
+    Response response;
+    response.body = std::move(body);
+    return response;
+  }
+
   TempDir dir_;
   std::string socket_path_ = dir_.file("writd.sock");
+  std::mutex parked_mu_;
+  std::condition_variable parked_cv_;
+  std::vector<std::pair<Responder, std::string>> parked_;  // guarded by parked_mu_
   Router router_;
   std::promise<void> slow_entered_;
   std::promise<void> release_slow_promise_;
@@ -523,6 +549,113 @@ TEST_F(ServerTest, GracefulStopFinishesTheInFlightRequest) {
   EXPECT_EQ(response->headers.Get("Connection"), "close");
   stopped.get();
   EXPECT_FALSE(std::filesystem::exists(socket_path_));
+}
+
+TEST_F(ServerTest, AsyncHandlerDoesNotHoldTheThreadWhileItWaits) {
+  StartServer({.threads = 1});
+  std::future<Result<ClientResponse>> waiting = std::async(std::launch::async, [this] {
+    Client client(UnixClient());
+    return client.Request("GET", "/async");
+  });
+  auto [responder, request_id] = NextParked();
+  // The only I/O thread is free: another connection is served meanwhile.
+  Client other(TcpClient());
+  auto served = other.Request("GET", "/whoami");
+  ASSERT_THAT(served, IsOk());
+  EXPECT_EQ(served->status, 200);
+  EXPECT_EQ(waiting.wait_for(0ms), std::future_status::timeout);
+  std::thread([responder = responder] { responder(Text("late answer")); }).join();
+  auto answered = waiting.get();
+  ASSERT_THAT(answered, IsOk());
+  EXPECT_EQ(answered->status, 200);
+  EXPECT_EQ(answered->body, "late answer");
+  EXPECT_EQ(answered->headers.Get("X-Request-ID"), request_id);
+}
+
+TEST_F(ServerTest, AsyncErrorsUseTheJsonFormatAndADroppedResponderIs500) {
+  StartServer();
+  Client client(UnixClient());
+  std::future<Result<ClientResponse>> first = std::async(std::launch::async, [this] {
+    Client one(UnixClient());
+    return one.Request("GET", "/async");
+  });
+  NextParked().first(Fail(Code::kUnavailable, "ledger cannot write: disk full"));
+  auto failed = first.get();
+  ASSERT_THAT(failed, IsOk());
+  EXPECT_EQ(failed->status, 503);
+  EXPECT_THAT(failed->body, HasSubstr("disk full"));
+
+  std::future<Result<ClientResponse>> second = std::async(std::launch::async, [this] {
+    Client two(UnixClient());
+    return two.Request("GET", "/async");
+  });
+  { auto dropped = NextParked(); }  // every copy of the Responder gone without an answer
+  auto dropped = second.get();
+  ASSERT_THAT(dropped, IsOk());
+  EXPECT_EQ(dropped->status, 500);
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  StartServer();
+  RawSocket raw = RawSocket::Tcp(server_->tcp_port());
+  ASSERT_TRUE(raw.Send("GET /async HTTP/1.1\r\nHost: x\r\nX-Request-ID: one\r\n\r\n"
+                       "GET /whoami HTTP/1.1\r\nHost: x\r\nX-Request-ID: two\r\n\r\n"));
+  auto [responder, request_id] = NextParked();
+  EXPECT_EQ(request_id, "one");
+  bool closed = false;
+  EXPECT_EQ(raw.ReadUntilClosed(100ms, &closed), "");  // nothing overtakes the pending answer
+  responder(Text("first"));
+  const std::string first = raw.ReadResponse();
+  EXPECT_THAT(first, HasSubstr("X-Request-ID: one"));
+  EXPECT_THAT(first, HasSubstr("first"));
+  const std::string second = raw.ReadResponse();
+  EXPECT_THAT(second, HasSubstr("X-Request-ID: two"));
+}
+
+TEST_F(ServerTest, ClientThatLeavesWhileAwaitingIsCleanedUp) {
+  StartServer();
+  std::optional<RawSocket> raw = RawSocket::Tcp(server_->tcp_port());
+  ASSERT_TRUE(raw->Send("GET /async HTTP/1.1\r\nHost: x\r\n\r\n"));
+  Responder responder = NextParked().first;
+  raw.reset();  // the client goes away before the answer
+  std::this_thread::sleep_for(20ms);
+  responder(Text("nobody listens"));
+  EXPECT_TRUE(WaitFor([&] { return server_->open_connections() == 0; }));
+  Client client(UnixClient());
+  EXPECT_EQ(client.Request("GET", "/whoami")->status, 200);
+}
+
+TEST_F(ServerTest, GracefulStopWaitsForAnAsyncAnswer) {
+  StartServer({.stop_timeout = 10s});
+  std::future<Result<ClientResponse>> waiting = std::async(std::launch::async, [this] {
+    Client client(UnixClient());
+    return client.Request("GET", "/async");
+  });
+  Responder responder = NextParked().first;
+  std::future<void> stopped = std::async(std::launch::async, [this] { server_->Stop(); });
+  EXPECT_EQ(stopped.wait_for(100ms), std::future_status::timeout);
+  responder(Text("durable"));
+  auto answered = waiting.get();
+  ASSERT_THAT(answered, IsOk());
+  EXPECT_EQ(answered->body, "durable");
+  EXPECT_EQ(answered->headers.Get("Connection"), "close");
+  stopped.get();
+}
+
+TEST_F(ServerTest, StopTimeoutAbandonsAWaitAndALateAnswerIsHarmless) {
+  StartServer({.stop_timeout = 100ms});
+  std::future<Result<ClientResponse>> waiting = std::async(std::launch::async, [this] {
+    Client client(UnixClient());
+    return client.Request("GET", "/async");
+  });
+  Responder responder = NextParked().first;
+  const auto started = std::chrono::steady_clock::now();
+  server_->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);  // the forced close ends the wait
+  auto answered = waiting.get();
+  EXPECT_TRUE(!answered || answered->status == 503);
+  server_.reset();
+  responder(Text("too late"));  // the server and its io_context are gone: dropped, no crash
 }
 
 TEST_F(ServerTest, StaleSocketFileIsReplacedAndLiveOneRefused) {

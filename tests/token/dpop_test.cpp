@@ -27,6 +27,7 @@ class DpopTest : public TokenStackTest {
     std::string ath;  // "" = the hash of bound_.token
     std::string typ = "dpop+jwt";
     bool include_private = false;
+    std::string nonce;  // "" = no nonce claim
   };
 
   std::string Proof(const ProofFields& fields, const crypto::PrivateKey* key = nullptr) {
@@ -42,6 +43,7 @@ class DpopTest : public TokenStackTest {
     payload.Set("htm", fields.htm);
     payload.Set("htu", fields.htu);
     payload.Set("iat", ToUnixSeconds(clock_.Now()) + fields.iat_offset);
+    if (!fields.nonce.empty()) payload.Set("nonce", fields.nonce);
     payload.Set("ath", fields.ath.empty() ? Base64UrlEncode(crypto::AsBytes(crypto::Sha256(bound_.token))) : fields.ath);
     const std::string input = Base64UrlEncode(json::Serialize(header)) + "." + Base64UrlEncode(json::Serialize(payload));
     return input + "." + Base64UrlEncode(signer.Sign(input).value());
@@ -90,6 +92,38 @@ TEST_F(DpopTest, ProofForAnotherRequestOrTokenIsRefused) {
 TEST_F(DpopTest, ProofByAnotherKeyIsAMismatch) {
   const auto other = crypto::PrivateKey::Generate(crypto::KeyAlgorithm::kEs256).value();
   EXPECT_EQ(Present(Proof({.jti = "x"}, &other)), TokenErrorKind::kDpopMismatch);
+}
+
+TEST_F(DpopTest, ServerNoncesAreRequiredFreshAndOurOwn) {
+  dpop_ = std::make_unique<DpopVerifier>(DpopOptions{.require_nonce = true, .nonce_lifetime = std::chrono::seconds(60),
+                                                     .clock = &clock_});
+  EXPECT_EQ(Present(Proof({.jti = "n1"})), TokenErrorKind::kDpopUseNonce);
+  EXPECT_EQ(TokenErrorName(TokenErrorKind::kDpopUseNonce), "use_dpop_nonce");
+  const std::string nonce = dpop_->IssueNonce();
+  EXPECT_EQ(nonce.size(), 32u);
+  EXPECT_EQ(Present(Proof({.jti = "n2", .nonce = nonce})), std::nullopt);
+  // A nonce may serve several proofs while fresh; each proof's jti is still single-use.
+  EXPECT_EQ(Present(Proof({.jti = "n3", .nonce = nonce})), std::nullopt);
+  EXPECT_EQ(Present(Proof({.jti = "n3", .nonce = nonce})), TokenErrorKind::kDpopReplayed);
+  // Forged, tampered, foreign and stale nonces are refused with use_dpop_nonce.
+  std::string tampered = nonce;
+  tampered[5] = tampered[5] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(Present(Proof({.jti = "n4", .nonce = tampered})), TokenErrorKind::kDpopUseNonce);
+  EXPECT_EQ(Present(Proof({.jti = "n5", .nonce = "not-a-nonce"})), TokenErrorKind::kDpopUseNonce);
+  EXPECT_EQ(Present(Proof({.jti = "n6", .nonce = std::string(4096, 'A')})), TokenErrorKind::kDpopInvalid);  // oversize proof
+  const DpopVerifier other({.require_nonce = true, .clock = &clock_});
+  EXPECT_EQ(Present(Proof({.jti = "n7", .nonce = other.IssueNonce()})), TokenErrorKind::kDpopUseNonce);
+  clock_.Advance(std::chrono::seconds(61));  // the bound token (5 min) is still valid
+  EXPECT_EQ(Present(Proof({.jti = "n8", .nonce = nonce})), TokenErrorKind::kDpopUseNonce);
+  EXPECT_EQ(Present(Proof({.jti = "n9", .nonce = dpop_->IssueNonce()})), std::nullopt);
+  // A nonce from the future (a clock that went back, or a forgery) is refused too.
+  const std::string later = dpop_->IssueNonce();
+  clock_.Advance(std::chrono::seconds(-10));
+  EXPECT_EQ(Present(Proof({.jti = "n10", .nonce = later})), TokenErrorKind::kDpopUseNonce);
+}
+
+TEST_F(DpopTest, WithoutRequiredNoncesANonceClaimIsIgnored) {
+  EXPECT_EQ(Present(Proof({.jti = "m1", .nonce = "anything"})), std::nullopt);
 }
 
 TEST_F(DpopTest, UnboundTokensStayBearerTokens) {

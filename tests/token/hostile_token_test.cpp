@@ -115,10 +115,18 @@ TEST_F(HostileTokenTest, TamperedPayloadIsRefused) {
 TEST_F(HostileTokenTest, TruncatedTokensAreRefused) {
   const IssuedToken issued = IssueBot();
   const std::string& token = issued.token;
-  EXPECT_EQ(Rejection(token.substr(0, token.rfind('.'))), TokenErrorKind::kMalformed);
-  EXPECT_EQ(Rejection(token.substr(0, token.rfind('.') + 1)), TokenErrorKind::kMalformed);
-  EXPECT_EQ(Rejection(token.substr(0, token.size() - 10)), TokenErrorKind::kBadSignature);
-  EXPECT_EQ(Rejection(""), TokenErrorKind::kMalformed);
+  // Cut anywhere: its own kind, `truncated`, whatever base64url the cut leaves behind.
+  EXPECT_EQ(Rejection(token.substr(0, token.rfind('.'))), TokenErrorKind::kTruncated);
+  EXPECT_EQ(Rejection(token.substr(0, token.rfind('.') + 1)), TokenErrorKind::kTruncated);
+  for (size_t cut = 1; cut < 86; ++cut) {
+    EXPECT_EQ(Rejection(token.substr(0, token.size() - cut)), TokenErrorKind::kTruncated) << "cut " << cut;
+  }
+  EXPECT_EQ(Rejection(token.substr(0, token.find('.') + 5)), TokenErrorKind::kTruncated);
+  EXPECT_EQ(Rejection(token.substr(0, 10)), TokenErrorKind::kTruncated);
+  EXPECT_EQ(Rejection(""), TokenErrorKind::kTruncated);
+  EXPECT_EQ(TokenErrorName(TokenErrorKind::kTruncated), "truncated");
+  // A signature with bytes added is not truncated: it just does not verify.
+  EXPECT_EQ(Rejection(token + "AA"), TokenErrorKind::kBadSignature);
   EXPECT_EQ(Rejection("...."), TokenErrorKind::kMalformed);
   EXPECT_EQ(Rejection(token + ".extra"), TokenErrorKind::kMalformed);
 }

@@ -91,6 +91,25 @@ TEST_F(KeyRingTest, RotationKeepsThePreviousKeyForTheOverlapWindow) {
   EXPECT_EQ(Rejection(IssueBot().token), std::nullopt);
 }
 
+TEST_F(KeyRingTest, ConfiguringAnotherAlgorithmRotatesAtOpenAndTheOldKeyStillVerifies) {
+  const std::string es256_kid = keys_->Active()->kid;
+  const IssuedToken es256_token = IssueBot();
+  Open({.algorithm = crypto::KeyAlgorithm::kEd25519, .overlap = std::chrono::minutes(10)});
+  EXPECT_EQ(keys_->Active()->public_key.algorithm(), crypto::KeyAlgorithm::kEd25519);
+  EXPECT_NE(keys_->Active()->kid, es256_kid);
+  EXPECT_EQ(keys_->sequence(), 2);
+  EXPECT_EQ(Rejection(es256_token.token), std::nullopt);  // inside the overlap
+  const IssuedToken eddsa_token = IssueBot();
+  EXPECT_EQ(Rejection(eddsa_token.token), std::nullopt);
+  EXPECT_EQ(eddsa_token.token.substr(0, eddsa_token.token.find('.')),
+            Base64UrlEncode(R"({"alg":"EdDSA","kid":")" + keys_->Active()->kid + R"(","typ":"JWT"})"));
+  // Opening again with the same algorithm does not rotate.
+  Open({.algorithm = crypto::KeyAlgorithm::kEd25519, .overlap = std::chrono::minutes(10)});
+  EXPECT_EQ(keys_->sequence(), 2);
+  clock_.Advance(std::chrono::minutes(10));
+  EXPECT_EQ(Rejection(es256_token.token), TokenErrorKind::kUnknownKid);
+}
+
 TEST_F(KeyRingTest, JwksKeysVerifyIssuedTokensLikeARelyingParty) {
   const IssuedToken issued = IssueBot();
   const json::Value jwks = keys_->Jwks();

@@ -163,6 +163,22 @@ std::string Statement::ColumnBlob(int column) const {
   return blob == nullptr ? std::string() : std::string(static_cast<const char*>(blob), static_cast<size_t>(size));
 }
 
+void Statement::ColumnBlobInto(int column, std::string& out) const {
+  const void* blob = sqlite3_column_blob(stmt_, column);
+  const int size = sqlite3_column_bytes(stmt_, column);
+  if (blob == nullptr) {
+    out.clear();
+  } else {
+    out.assign(static_cast<const char*>(blob), static_cast<size_t>(size));
+  }
+}
+
+std::string_view Statement::ColumnBlobView(int column) const {
+  const void* blob = sqlite3_column_blob(stmt_, column);
+  const int size = sqlite3_column_bytes(stmt_, column);
+  return blob == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(blob), static_cast<size_t>(size));
+}
+
 bool Statement::ColumnIsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
 Transaction::Transaction(Database& db) : db_(db) { db_.mu().Lock(); }

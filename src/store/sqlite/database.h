@@ -88,6 +88,10 @@ class Statement {
   int64_t ColumnInt(int column) const;
   std::string ColumnText(int column) const;
   std::string ColumnBlob(int column) const;
+  // Copies a blob column into `out`, reusing its capacity (no allocation once it is big enough).
+  void ColumnBlobInto(int column, std::string& out) const;
+  // A view of a blob column, valid until the next Step or Reset.
+  std::string_view ColumnBlobView(int column) const;
   bool ColumnIsNull(int column) const;
 
  private:

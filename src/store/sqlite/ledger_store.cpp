@@ -1,5 +1,13 @@
-// SQLite backend of LedgerStore. Schema: docs/ledger_format.md.
+// SQLite backend of LedgerStore. Schema: docs/ledger_format.md §4.
+#include <sqlite3.h>
+
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <cstring>
 #include <optional>
 
 #include <fmt/format.h>
@@ -11,7 +19,7 @@ namespace writ::store::sqlite {
 namespace {
 
 // Numbered migrations of the `ledger` component: append only, never edit a released one.
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     R"sql(
 CREATE TABLE ledger_events (
   idx INTEGER PRIMARY KEY,
@@ -31,117 +39,260 @@ CREATE TABLE ledger_nodes (
 CREATE TABLE ledger_checkpoints (
   size INTEGER PRIMARY KEY, note TEXT NOT NULL, created_ms INTEGER NOT NULL);
 )sql",
+    // Segments: one row per group commit instead of one per event. A session-1 row becomes a
+    // one-event segment (whose `ends` is empty); the ledger rebuilds ledger_blocks and ledger_leaves
+    // (both derived from the segments) on open.
+    R"sql(
+CREATE TABLE ledger_segments (
+  first_idx INTEGER PRIMARY KEY,
+  count INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  ends BLOB NOT NULL,
+  hashes BLOB NOT NULL);
+CREATE TABLE ledger_blocks (
+  block INTEGER PRIMARY KEY,
+  min_time_ms INTEGER NOT NULL,
+  max_time_ms INTEGER NOT NULL,
+  kinds INTEGER NOT NULL,
+  keys BLOB NOT NULL);
+CREATE TABLE ledger_leaves (chunk INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
+INSERT INTO ledger_segments SELECT idx, 1, data, x'', leaf_hash FROM ledger_events ORDER BY idx;
+DROP TABLE ledger_events;
+)sql",
 };
 
-constexpr std::string_view kRowColumns = "idx, id, time_ms, kind, subject, correlation_id, data, leaf_hash";
-constexpr int64_t kScanChunk = 4096;
-constexpr int64_t kMaxQueryLimit = 10000;
+constexpr size_t kHashSize = 32;
 
-LedgerRow ReadRow(const Statement& row) {
-  LedgerRow out;
-  out.index = static_cast<uint64_t>(row.ColumnInt(0));
-  out.id = row.ColumnText(1);
-  out.time_ms = row.ColumnInt(2);
-  out.kind = row.ColumnText(3);
-  out.subject = row.ColumnText(4);
-  out.correlation_id = row.ColumnText(5);
-  out.data = row.ColumnBlob(6);
-  out.leaf_hash = row.ColumnBlob(7);
-  return out;
+uint32_t ReadLittle32(const char* bytes) {
+  uint32_t value = 0;
+  for (int i = 3; i >= 0; --i) value = value << 8 | static_cast<unsigned char>(bytes[i]);
+  return value;
 }
 
-Result<std::vector<LedgerRow>> Collect(Statement& query) {
-  std::vector<LedgerRow> rows;
-  while (true) {
-    WRIT_ASSIGN_OR_RETURN(const bool has_row, query.Step());
-    if (!has_row) return rows;
-    rows.push_back(ReadRow(query));
+// Incremental reads of one blob column of one segment row (rowid = first_idx): reads only the bytes
+// asked for, not the whole segment.
+class BlobReader {
+ public:
+  BlobReader(sqlite3* db, const char* column, uint64_t first) {
+    rc_ = sqlite3_blob_open(db, "main", "ledger_segments", column, static_cast<sqlite3_int64>(first), 0, &blob_);
   }
+  ~BlobReader() { sqlite3_blob_close(blob_); }
+  BlobReader(const BlobReader&) = delete;
+  BlobReader& operator=(const BlobReader&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  uint64_t size() const { return static_cast<uint64_t>(sqlite3_blob_bytes(blob_)); }
+  bool Read(uint64_t offset, size_t length, char* out) {
+    if (offset + length > size()) return false;
+    return sqlite3_blob_read(blob_, out, static_cast<int>(length), static_cast<int>(offset)) == SQLITE_OK;
+  }
+
+ private:
+  sqlite3_blob* blob_ = nullptr;
+  int rc_ = SQLITE_ERROR;
+};
+
+tl::unexpected<Error> Corrupt(uint64_t first, std::string_view what) {
+  return Fail(Code::kDataLoss, fmt::format("ledger segment at {} is malformed: {}", first, what));
 }
+
+// Copies committed WAL frames into the database file on its own connection and thread, so that a
+// group commit pays only for its own WAL write and fsync, not for a checkpoint as well (SQLite's
+// automatic checkpoint runs inside the commit that crosses the threshold: with segments of
+// megabytes that was every commit). PASSIVE: never blocks the writer or readers. A failed
+// checkpoint (a full disk) loses nothing: the frames stay in the WAL, which is durable.
+class Checkpointer {
+ public:
+  explicit Checkpointer(std::unique_ptr<Database> db) : db_(std::move(db)), thread_([this] { Loop(); }) {}
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Poke() {
+    {
+      std::lock_guard lock(mu_);
+      poked_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return poked_ || stop_; });
+      if (stop_) break;
+      poked_ = false;
+      lock.unlock();
+      {
+        MutexLock db_lock(db_->mu());
+        (void)db_->Exec("PRAGMA wal_checkpoint(PASSIVE)");
+      }
+      lock.lock();
+    }
+  }
+
+  std::unique_ptr<Database> db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool poked_ = false;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
 
 class SqliteLedgerStore final : public LedgerStore {
  public:
-  SqliteLedgerStore(Database& db, std::unique_ptr<Database> reader) : db_(db), reader_(std::move(reader)) {}
+  SqliteLedgerStore(Database& db, std::unique_ptr<Database> reader, std::unique_ptr<Checkpointer> checkpointer)
+      : db_(db), reader_(std::move(reader)), checkpointer_(std::move(checkpointer)) {}
 
-  Status Append(std::span<const LedgerRow> rows, std::span<const LedgerNodeRow> nodes) override {
-    if (rows.empty() && nodes.empty()) return Ok();
+  Status Append(const LedgerBatch& batch) override {
+    if (batch.segments.empty() && batch.nodes.empty() && batch.blocks.empty() && batch.leaves.empty()) return Ok();
     Transaction transaction(db_);
     WRIT_RETURN_IF_ERROR(transaction.Begin());
-    if (!insert_event_) {
-      WRIT_ASSIGN_OR_RETURN(Statement statement, db_.Prepare("INSERT INTO ledger_events VALUES (?,?,?,?,?,?,?,?)"));
-      insert_event_.emplace(std::move(statement));
+    if (!insert_segment_) {
+      WRIT_ASSIGN_OR_RETURN(Statement segment, db_.Prepare("INSERT INTO ledger_segments VALUES (?,?,?,?,?)"));
+      insert_segment_.emplace(std::move(segment));
       WRIT_ASSIGN_OR_RETURN(Statement node, db_.Prepare("INSERT INTO ledger_nodes VALUES (?,?,?)"));
       insert_node_.emplace(std::move(node));
-      WRIT_ASSIGN_OR_RETURN(Statement size, db_.Prepare("SELECT coalesce(max(idx) + 1, 0) FROM ledger_events"));
+      WRIT_ASSIGN_OR_RETURN(Statement block, db_.Prepare("INSERT OR REPLACE INTO ledger_blocks VALUES (?,?,?,?,?)"));
+      upsert_block_.emplace(std::move(block));
+      WRIT_ASSIGN_OR_RETURN(Statement leaves, db_.Prepare("INSERT OR REPLACE INTO ledger_leaves VALUES (?,?)"));
+      upsert_leaves_.emplace(std::move(leaves));
+      WRIT_ASSIGN_OR_RETURN(Statement size, db_.Prepare(kSizeSql));
       size_.emplace(std::move(size));
     }
-    if (!rows.empty()) {
-      size_->Reset();
-      WRIT_ASSIGN_OR_RETURN(const bool has_row, size_->Step());
-      const uint64_t size = has_row ? static_cast<uint64_t>(size_->ColumnInt(0)) : 0;
-      size_->Reset();
-      if (rows.front().index != size) {
+    if (!batch.segments.empty()) {
+      WRIT_ASSIGN_OR_RETURN(const uint64_t size, SizeFrom(*size_));
+      if (batch.segments.front().first != size) {
         return Fail(Code::kConflict, fmt::format("ledger append at {} but the store holds {} events",
-                                                 rows.front().index, size));
+                                                 batch.segments.front().first, size));
       }
     }
-    for (const LedgerRow& row : rows) {
-      Statement& insert = *insert_event_;
-      insert.Reset();
-      insert.Bind(1, static_cast<int64_t>(row.index)).Bind(2, row.id).Bind(3, row.time_ms).Bind(4, row.kind);
-      insert.Bind(5, row.subject).Bind(6, row.correlation_id).BindBlob(7, row.data).BindBlob(8, row.leaf_hash);
-      auto inserted = insert.Run();
-      insert.Reset();
-      WRIT_RETURN_IF_ERROR(inserted);
+    for (const LedgerSegment& segment : batch.segments) {
+      WRIT_RETURN_IF_ERROR(Run(*insert_segment_, [&](Statement& insert) {
+        insert.Bind(1, static_cast<int64_t>(segment.first)).Bind(2, static_cast<int64_t>(segment.count));
+        insert.BindBlob(3, segment.data).BindBlob(4, segment.ends).BindBlob(5, segment.hashes);
+      }));
     }
-    for (const LedgerNodeRow& node : nodes) {
-      Statement& insert = *insert_node_;
-      insert.Reset();
-      insert.Bind(1, int64_t{node.level}).Bind(2, static_cast<int64_t>(node.index)).BindBlob(3, node.hash);
-      auto inserted = insert.Run();
-      insert.Reset();
-      WRIT_RETURN_IF_ERROR(inserted);
+    for (const LedgerNodeRow& node : batch.nodes) {
+      WRIT_RETURN_IF_ERROR(Run(*insert_node_, [&](Statement& insert) {
+        insert.Bind(1, int64_t{node.level}).Bind(2, static_cast<int64_t>(node.index)).BindBlob(3, node.hash);
+      }));
     }
-    return transaction.Commit();
+    for (const LedgerBlockRow& block : batch.blocks) {
+      WRIT_RETURN_IF_ERROR(Run(*upsert_block_, [&](Statement& upsert) {
+        upsert.Bind(1, static_cast<int64_t>(block.block)).Bind(2, block.min_time_ms).Bind(3, block.max_time_ms);
+        upsert.Bind(4, static_cast<int64_t>(block.kinds)).BindBlob(5, block.keys);
+      }));
+    }
+    for (const LedgerLeafChunk& chunk : batch.leaves) {
+      WRIT_RETURN_IF_ERROR(Run(*upsert_leaves_, [&](Statement& upsert) {
+        upsert.Bind(1, static_cast<int64_t>(chunk.chunk)).BindBlob(2, chunk.hashes);
+      }));
+    }
+    WRIT_RETURN_IF_ERROR(transaction.Commit());
+    if (checkpointer_) checkpointer_->Poke();
+    return Ok();
   }
 
   Result<uint64_t> Size() override {
     MutexLock lock(reader_->mu());
-    WRIT_ASSIGN_OR_RETURN(Statement query, reader_->Prepare("SELECT coalesce(max(idx) + 1, 0) FROM ledger_events"));
-    WRIT_ASSIGN_OR_RETURN(const bool has_row, query.Step());
-    return has_row ? static_cast<uint64_t>(query.ColumnInt(0)) : 0;
+    WRIT_ASSIGN_OR_RETURN(Statement query, reader_->Prepare(kSizeSql));
+    return SizeFrom(query);
   }
 
-  Result<std::vector<std::string>> LeafHashes(uint64_t begin, uint64_t end) override {
+  Result<std::string> LeafHashes(uint64_t begin, uint64_t end) override {
+    std::string out;
+    if (end <= begin) return out;
+    out.reserve((end - begin) * kHashSize);
     MutexLock lock(reader_->mu());
-    if (!leaf_hashes_) {
-      WRIT_ASSIGN_OR_RETURN(Statement statement,
-                            reader_->Prepare("SELECT idx, leaf_hash FROM ledger_events WHERE idx >= ? AND idx < ? ORDER BY idx"));
-      leaf_hashes_.emplace(std::move(statement));
+    if (!leaves_) {
+      WRIT_ASSIGN_OR_RETURN(Statement statement, reader_->Prepare("SELECT chunk, hashes FROM ledger_leaves "
+                                                                  "WHERE chunk >= ? AND chunk <= ? ORDER BY chunk"));
+      leaves_.emplace(std::move(statement));
     }
-    Statement& query = *leaf_hashes_;
+    Statement& query = *leaves_;
     query.Reset();
-    query.Bind(1, static_cast<int64_t>(begin)).Bind(2, static_cast<int64_t>(end));
-    std::vector<std::string> hashes;
-    hashes.reserve(end - begin);
-    while (true) {
+    query.Bind(1, static_cast<int64_t>(begin / kLedgerLeafChunk)).Bind(2, static_cast<int64_t>((end - 1) / kLedgerLeafChunk));
+    uint64_t next = begin;
+    Status status = Ok();
+    while (next < end) {
       auto has_row = query.Step();
       if (!has_row) {
-        query.Reset();
-        return Fail(has_row.error());
+        status = Fail(has_row.error());
+        break;
       }
-      if (!*has_row) break;
-      if (static_cast<uint64_t>(query.ColumnInt(0)) != begin + hashes.size()) {
-        query.Reset();
-        return Fail(Code::kDataLoss, fmt::format("ledger event {} is missing", begin + hashes.size()));
-      }
-      hashes.push_back(query.ColumnBlob(1));
+      if (!*has_row || static_cast<uint64_t>(query.ColumnInt(0)) != next / kLedgerLeafChunk) break;
+      const std::string_view hashes = query.ColumnBlobView(1);
+      const uint64_t chunk_first = next / kLedgerLeafChunk * kLedgerLeafChunk;
+      const uint64_t stop = std::min(end, chunk_first + kLedgerLeafChunk);
+      if (hashes.size() < (stop - chunk_first) * kHashSize) break;
+      out.append(hashes.substr((next - chunk_first) * kHashSize, (stop - next) * kHashSize));
+      next = stop;
     }
     query.Reset();
-    if (hashes.size() != end - begin) {
-      return Fail(Code::kDataLoss, fmt::format("ledger event {} is missing", begin + hashes.size()));
+    WRIT_RETURN_IF_ERROR(status);
+    if (next < end) return Fail(Code::kDataLoss, fmt::format("the leaf hash of ledger event {} is missing", next));
+    return out;
+  }
+
+  Result<std::optional<std::string>> ReadEvent(uint64_t index) override {
+    MutexLock lock(reader_->mu());
+    WRIT_ASSIGN_OR_RETURN(Located located, Locate(index));
+    if (!located.found) return std::optional<std::string>();
+    const uint64_t position = index - located.first;
+    BlobReader data(reader_->handle(), "data", located.first);
+    BlobReader ends(reader_->handle(), "ends", located.first);
+    if (!data.ok() || !ends.ok()) return Corrupt(located.first, "it cannot be read");
+    if (ends.size() != (located.count - 1) * 4) return Corrupt(located.first, "its offsets do not match its count");
+    char bytes[4];
+    uint64_t begin = 0;
+    uint64_t end = data.size();
+    if (position > 0) {
+      if (!ends.Read((position - 1) * 4, 4, bytes)) return Corrupt(located.first, "its offsets are short");
+      begin = ReadLittle32(bytes);
     }
-    return hashes;
+    if (position + 1 < located.count) {
+      if (!ends.Read(position * 4, 4, bytes)) return Corrupt(located.first, "its offsets are short");
+      end = ReadLittle32(bytes);
+    }
+    if (begin > end || end > data.size()) return Corrupt(located.first, "its offsets are out of order");
+    std::string leaf(end - begin, '\0');
+    if (!data.Read(begin, leaf.size(), leaf.data())) return Corrupt(located.first, "its data is short");
+    return std::optional<std::string>(std::move(leaf));
+  }
+
+  Result<bool> ReadSegment(uint64_t first, bool containing, LedgerSegment& out) override {
+    MutexLock lock(reader_->mu());
+    std::optional<Statement>& cached = containing ? segment_containing_ : segment_from_;
+    if (!cached) {
+      WRIT_ASSIGN_OR_RETURN(Statement statement,
+                            reader_->Prepare(containing ? "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
+                                                          "WHERE first_idx <= ? ORDER BY first_idx DESC LIMIT 1"
+                                                        : "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
+                                                          "WHERE first_idx >= ? ORDER BY first_idx LIMIT 1"));
+      cached.emplace(std::move(statement));
+    }
+    Statement& query = *cached;
+    query.Reset();
+    query.Bind(1, static_cast<int64_t>(first));
+    auto has_row = query.Step();
+    if (!has_row || !*has_row) {
+      query.Reset();
+      if (!has_row) return Fail(has_row.error());
+      return false;
+    }
+    out.first = static_cast<uint64_t>(query.ColumnInt(0));
+    out.count = static_cast<uint64_t>(query.ColumnInt(1));
+    query.ColumnBlobInto(2, out.data);
+    query.ColumnBlobInto(3, out.ends);
+    query.ColumnBlobInto(4, out.hashes);
+    query.Reset();
+    if (containing && first >= out.first + out.count) return false;
+    return true;
   }
 
   Result<std::vector<LedgerNodeRow>> Nodes() override {
@@ -156,66 +307,19 @@ class SqliteLedgerStore final : public LedgerStore {
     }
   }
 
-  Result<std::optional<LedgerRow>> Get(uint64_t index) override {
+  Result<std::vector<LedgerBlockRow>> Blocks(uint64_t first_block, size_t limit) override {
     MutexLock lock(reader_->mu());
-    WRIT_ASSIGN_OR_RETURN(Statement query,
-                          reader_->Prepare(fmt::format("SELECT {} FROM ledger_events WHERE idx = ?", kRowColumns)));
-    query.Bind(1, static_cast<int64_t>(index));
-    WRIT_ASSIGN_OR_RETURN(const bool has_row, query.Step());
-    if (!has_row) return std::optional<LedgerRow>();
-    return std::optional<LedgerRow>(ReadRow(query));
-  }
-
-  Result<std::optional<LedgerRow>> FindById(const std::string& id) override {
-    MutexLock lock(reader_->mu());
-    WRIT_ASSIGN_OR_RETURN(Statement query,
-                          reader_->Prepare(fmt::format("SELECT {} FROM ledger_events WHERE id = ?", kRowColumns)));
-    query.Bind(1, id);
-    WRIT_ASSIGN_OR_RETURN(const bool has_row, query.Step());
-    if (!has_row) return std::optional<LedgerRow>();
-    return std::optional<LedgerRow>(ReadRow(query));
-  }
-
-  Status Scan(uint64_t begin, const std::function<bool(const LedgerRow&)>& visit) override {
-    // Chunks keyed by idx, so a long visit never holds the read lock or a read transaction.
-    uint64_t next = begin;
+    WRIT_ASSIGN_OR_RETURN(Statement query, reader_->Prepare("SELECT block, min_time_ms, max_time_ms, kinds, keys "
+                                                            "FROM ledger_blocks WHERE block >= ? ORDER BY block LIMIT ?"));
+    query.Bind(1, static_cast<int64_t>(first_block)).Bind(2, static_cast<int64_t>(limit));
+    std::vector<LedgerBlockRow> blocks;
     while (true) {
-      std::vector<LedgerRow> chunk;
-      {
-        MutexLock lock(reader_->mu());
-        WRIT_ASSIGN_OR_RETURN(Statement query,
-                              reader_->Prepare(fmt::format("SELECT {} FROM ledger_events WHERE idx >= ? "
-                                                           "ORDER BY idx LIMIT ?", kRowColumns)));
-        query.Bind(1, static_cast<int64_t>(next)).Bind(2, kScanChunk);
-        WRIT_ASSIGN_OR_RETURN(chunk, Collect(query));
-      }
-      for (const LedgerRow& row : chunk) {
-        if (!visit(row)) return Ok();
-      }
-      if (chunk.size() < static_cast<size_t>(kScanChunk)) return Ok();
-      next = chunk.back().index + 1;
+      WRIT_ASSIGN_OR_RETURN(const bool has_row, query.Step());
+      if (!has_row) return blocks;
+      blocks.push_back(LedgerBlockRow{static_cast<uint64_t>(query.ColumnInt(0)), query.ColumnInt(1),
+                                      query.ColumnInt(2), static_cast<uint64_t>(query.ColumnInt(3)),
+                                      query.ColumnBlob(4)});
     }
-  }
-
-  Result<std::vector<LedgerRow>> Query(const LedgerQuery& query) override {
-    std::string sql = fmt::format("SELECT {} FROM ledger_events WHERE idx >= ?", kRowColumns);
-    if (query.subject) sql += " AND subject = ?";
-    if (query.kind) sql += " AND kind = ?";
-    if (query.correlation_id) sql += " AND correlation_id = ?";
-    if (query.from_ms) sql += " AND time_ms >= ?";
-    if (query.to_ms) sql += " AND time_ms < ?";
-    sql += " ORDER BY idx LIMIT ?";
-    MutexLock lock(reader_->mu());
-    WRIT_ASSIGN_OR_RETURN(Statement statement, reader_->Prepare(sql));
-    int bind = 1;
-    statement.Bind(bind++, static_cast<int64_t>(query.after_index));
-    if (query.subject) statement.Bind(bind++, *query.subject);
-    if (query.kind) statement.Bind(bind++, *query.kind);
-    if (query.correlation_id) statement.Bind(bind++, *query.correlation_id);
-    if (query.from_ms) statement.Bind(bind++, *query.from_ms);
-    if (query.to_ms) statement.Bind(bind++, *query.to_ms);
-    statement.Bind(bind, std::clamp<int64_t>(query.limit, 0, kMaxQueryLimit));
-    return Collect(statement);
   }
 
   Status PutCheckpoint(const LedgerCheckpointRow& checkpoint) override {
@@ -251,14 +355,71 @@ class SqliteLedgerStore final : public LedgerStore {
   }
 
  private:
+  static constexpr std::string_view kSizeSql =
+      "SELECT first_idx + count FROM ledger_segments ORDER BY first_idx DESC LIMIT 1";
+
+  struct Located {
+    bool found = false;
+    uint64_t first = 0;
+    uint64_t count = 0;
+  };
+
+  // Binds with `bind`, runs and resets `statement` (a cached insert).
+  template <class BindFn>
+  static Status Run(Statement& statement, const BindFn& bind) {
+    statement.Reset();
+    bind(statement);
+    Status status = statement.Run();
+    statement.Reset();
+    return status;
+  }
+
+  static Result<uint64_t> SizeFrom(Statement& query) {
+    query.Reset();
+    auto has_row = query.Step();
+    const uint64_t size = has_row && *has_row ? static_cast<uint64_t>(query.ColumnInt(0)) : 0;
+    query.Reset();
+    if (!has_row) return Fail(has_row.error());
+    return size;
+  }
+
+  // The segment holding event `index`. REQUIRES: reader_->mu() held.
+  Result<Located> Locate(uint64_t index) WRIT_REQUIRES(reader_->mu()) {
+    if (!locate_) {
+      WRIT_ASSIGN_OR_RETURN(Statement statement,
+                            reader_->Prepare("SELECT first_idx, count FROM ledger_segments WHERE first_idx <= ? "
+                                             "ORDER BY first_idx DESC LIMIT 1"));
+      locate_.emplace(std::move(statement));
+    }
+    Statement& query = *locate_;
+    query.Reset();
+    query.Bind(1, static_cast<int64_t>(index));
+    auto has_row = query.Step();
+    Located located;
+    if (has_row && *has_row) {
+      located.first = static_cast<uint64_t>(query.ColumnInt(0));
+      located.count = static_cast<uint64_t>(query.ColumnInt(1));
+      located.found = located.count > 0 && index < located.first + located.count;
+    }
+    query.Reset();
+    if (!has_row) return Fail(has_row.error());
+    return located;
+  }
+
   Database& db_;
   std::unique_ptr<Database> reader_;
-  // Cached statements: insert_* and size_ are used only inside a Transaction on db_ (its mutex
-  // held); leaf_hashes_ only with reader_'s mutex held.
-  std::optional<Statement> insert_event_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // null for a read-only database
+  // Cached statements: insert_*, upsert_block_ and size_ are used only inside a Transaction on db_
+  // (its mutex held); the others only with reader_'s mutex held.
+  std::optional<Statement> insert_segment_;
   std::optional<Statement> insert_node_;
+  std::optional<Statement> upsert_block_;
+  std::optional<Statement> upsert_leaves_;
+  std::optional<Statement> leaves_;
   std::optional<Statement> size_;
-  std::optional<Statement> leaf_hashes_;
+  std::optional<Statement> locate_;
+  std::optional<Statement> segment_from_;
+  std::optional<Statement> segment_containing_;
 };
 
 }  // namespace
@@ -266,7 +427,23 @@ class SqliteLedgerStore final : public LedgerStore {
 Result<std::unique_ptr<LedgerStore>> OpenLedgerStore(Database& db) {
   WRIT_RETURN_IF_ERROR(db.Migrate("ledger", kMigrations));
   WRIT_ASSIGN_OR_RETURN(std::unique_ptr<Database> reader, Database::Open(db.path(), {.read_only = true}));
-  return std::unique_ptr<LedgerStore>(new SqliteLedgerStore(db, std::move(reader)));
+  {
+    // Reads of big segment blobs through a memory map: no read() call and kernel copy per page.
+    MutexLock lock(reader->mu());
+    WRIT_RETURN_IF_ERROR(reader->Exec("PRAGMA mmap_size = 1073741824"));
+  }
+  std::unique_ptr<Checkpointer> checkpointer;
+  bool writable = false;
+  {
+    MutexLock lock(db.mu());
+    writable = sqlite3_db_readonly(db.handle(), "main") == 0;
+    if (writable) WRIT_RETURN_IF_ERROR(db.Exec("PRAGMA wal_autocheckpoint = 0"));
+  }
+  if (writable) {
+    WRIT_ASSIGN_OR_RETURN(std::unique_ptr<Database> connection, Database::Open(db.path()));
+    checkpointer = std::make_unique<Checkpointer>(std::move(connection));
+  }
+  return std::unique_ptr<LedgerStore>(new SqliteLedgerStore(db, std::move(reader), std::move(checkpointer)));
 }
 
 }  // namespace writ::store::sqlite

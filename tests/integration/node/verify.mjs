@@ -1,12 +1,14 @@
 // Verifies a writ token the way an independent relying party would: fetch writd's JWKS (over its
 // Unix socket), then jose's jwtVerify with the issuer and audience. Prints one JSON line:
 // {"ok":true,"sub":...,"alg":...} or {"ok":false,"code":...}.
-// Usage: node verify.mjs <socket> <token-file> <issuer> <audience>
+// Usage: node verify.mjs <socket> <token-file> <issuer> <audience> [<unix-seconds>]
+// With <unix-seconds>, jose judges exp/nbf at that instant instead of now (so a test can tell a
+// key that left the JWKS from a token that merely expired).
 import http from 'node:http';
 import fs from 'node:fs';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 
-const [socketPath, tokenFile, issuer, audience] = process.argv.slice(2);
+const [socketPath, tokenFile, issuer, audience, at] = process.argv.slice(2);
 
 function fetchJwks() {
   return new Promise((resolve, reject) => {
@@ -25,7 +27,9 @@ function fetchJwks() {
 try {
   const token = fs.readFileSync(tokenFile, 'utf8').trim();
   const jwks = await fetchJwks();
-  const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer, audience });
+  const options = { issuer, audience };
+  if (at !== undefined) options.currentDate = new Date(Number(at) * 1000);
+  const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), options);
   console.log(JSON.stringify({ ok: true, sub: payload.sub, alg: protectedHeader.alg, kid: protectedHeader.kid,
                                keys: jwks.keys.length }));
 } catch (error) {

@@ -1,0 +1,100 @@
+// The transport-independent part of the MCP enforcement point, shared by the stdio proxy
+// (gateway/stdio_proxy.h) and the Streamable HTTP proxy (gateway/http_proxy.h): deciding a
+// tools/call before it reaches the server (allow, deny, wait for approval, or refuse when there is
+// no decision), stamping and recording the server's answer, and filtering a tools/list result.
+// Every refusal is a JSON-RPC error message ready to send to the client; nothing here does I/O
+// other than through the DecisionClient.
+#pragma once
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/json.h"
+#include "gateway/decision.h"
+
+namespace writ::gateway {
+
+inline constexpr int kJsonRpcParseError = -32700;
+inline constexpr int kJsonRpcInvalidRequest = -32600;
+inline constexpr int kJsonRpcInvalidParams = -32602;
+inline constexpr int kJsonRpcInternalError = -32603;
+inline constexpr int kJsonRpcDenied = -32001;  // writ said no (deny, approval denied or timed out)
+
+inline constexpr std::string_view kCorrelationMetaKey = "writ/correlation_id";
+
+// A JSON-RPC error response for request `id` (null when it cannot be read); `data` is left out when null.
+std::string JsonRpcError(const json::Value& id, int code, std::string_view message, json::Value data = {});
+
+struct InterceptorOptions {
+  std::string server_name;              // Writ::ToolServer::"<server_name>"; tools are "<server_name>/<tool>"
+  DecisionClient* decisions = nullptr;  // borrowed; must outlive the Interceptor. REQUIRES: not null
+  size_t max_argument_bytes = 64 << 10;  // tools/call arguments larger than this are not decided: denied
+  std::chrono::milliseconds approval_timeout{120'000};  // how long a call waits for a grant
+  std::chrono::milliseconds approval_poll{1'000};       // one wait request to writd lasts at most this
+};
+
+// What to do with one tools/call request.
+struct CallCheck {
+  enum class Next : uint8_t {
+    kForward,        // send the request to the server as it is; `call` is what was decided
+    kReply,          // send `reply` (a JSON-RPC error) to the client; the server never sees the call
+    kAwaitApproval,  // `decision.approval_id` must be granted first: pass this to AwaitApproval
+  };
+  Next next = Next::kReply;
+  ToolCall call;
+  Decision decision;
+  std::string reply;
+};
+
+// Thread-safe (it only reads its options and calls the thread-safe DecisionClient).
+class Interceptor {
+ public:
+  using SteadyClock = std::chrono::steady_clock;
+
+  explicit Interceptor(InterceptorOptions options) : options_(std::move(options)) {}
+
+  // Decides tools/call request `message` (an object; its id is `id`) for `agent`. Malformed params,
+  // oversized arguments, a deny and a missing decision come back as kReply; blocks for one decision.
+  // A refusal by writ (oversized arguments, deny) is recorded as outcome "denied".
+  CallCheck CheckCall(std::string_view agent, const json::Value& message, const json::Value& id) const;
+
+  // Waits (blocking, at most options.approval_timeout) for the approval of a kAwaitApproval check,
+  // then decides again (a grant is consumed; a policy change still wins). Returns kForward or
+  // kReply, or nullopt when `abandoned` (asked before each wait and before deciding again) says the
+  // client no longer wants the answer (recorded as outcome "cancelled"); every refusal is recorded
+  // as outcome "denied".
+  std::optional<CallCheck> AwaitApproval(CallCheck check, const json::Value& id,
+                                         const std::function<bool()>& abandoned) const;
+
+  // The server's answer `message` to forwarded call `call`: a result gets
+  // `_meta["writ/correlation_id"]`; the outcome (status, isError, duration since `forwarded`) is
+  // recorded. Returns the message to relay to the client.
+  // `approval_id` names the approval the call waited for, if any.
+  std::string FinishCall(const ToolCall& call, SteadyClock::time_point forwarded, json::Value message,
+                         std::string_view approval_id = {}) const;
+
+  // Records that forwarded call `call` got no answer from the server.
+  void FailCall(const ToolCall& call, SteadyClock::time_point forwarded, std::string_view approval_id = {}) const;
+
+  // Records that call `call`, allowed, was not forwarded because the client cancelled it meanwhile.
+  void CancelCall(const ToolCall& call, std::string_view approval_id = {}) const;
+
+  // The server's tools/list answer `message` to request `id`, keeping only the tools `agent` may
+  // call (allow or approval required). A message without `result.tools` is returned unchanged; no
+  // decision gives a -32603 error instead of the list.
+  std::string FilterList(std::string_view agent, const json::Value& id, json::Value message) const;
+
+  const InterceptorOptions& options() const { return options_; }
+
+ private:
+  std::string Denied(const json::Value& id, const ToolCall& call, const Decision& decision,
+                     std::string_view message) const;
+
+  const InterceptorOptions options_;
+};
+
+}  // namespace writ::gateway
