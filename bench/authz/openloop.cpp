@@ -50,12 +50,16 @@ int Connect(const sockaddr_in& address) {
 }
 
 // Length of the first complete response in `data` (headers + Content-Length body), or 0.
-size_t CompleteResponse(const std::string& data, int* status) {
+// `close`: the server said it closes the connection after this response.
+size_t CompleteResponse(const std::string& data, int* status, bool* close) {
   const size_t end = data.find("\r\n\r\n");
   if (end == std::string::npos) return 0;
   size_t length = 0;
+  *close = false;
   for (size_t at = data.find("\r\n"); at < end; at = data.find("\r\n", at + 2)) {
-    if (strncasecmp(data.c_str() + at + 2, "Content-Length:", 15) == 0) length = std::strtoul(data.c_str() + at + 17, nullptr, 10);
+    const char* field = data.c_str() + at + 2;
+    if (strncasecmp(field, "Content-Length:", 15) == 0) length = std::strtoul(field + 15, nullptr, 10);
+    if (strncasecmp(field, "Connection: close", 17) == 0) *close = true;
   }
   if (data.size() < end + 4 + length) return 0;
   *status = std::atoi(data.c_str() + 9);  // "HTTP/1.1 200"
@@ -147,9 +151,15 @@ int main(int argc, char** argv) {
       }
       connection.input.append(buffer, static_cast<size_t>(size));
       int status = 0;
-      if (const size_t length = CompleteResponse(connection.input, &status); length > 0) {
+      bool close = false;
+      if (const size_t length = CompleteResponse(connection.input, &status, &close); length > 0) {
         connection.input.erase(0, length);
         connection.busy = false;
+        if (close) {  // e.g. nginx after keepalive_requests: a new connection, not a failure
+          ::close(connection.fd);
+          connection.fd = Connect(address);
+          connection.input.clear();
+        }
         if (status != 200) {
           ++failed;
         } else if (connection.scheduled >= measure_from) {

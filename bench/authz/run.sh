@@ -83,12 +83,12 @@ decision_median() {
             previous = bound[i]; below = count[i] } }'
 }
 
-# Open loop at half the rate wrk measured for $1.
+# Open loop at half the rate wrk measured for $1, against port $2 (default: writd).
 open_loop() {
   local rate
   rate=$(awk -v r="$(cat "$work/$1.rps")" 'BEGIN { printf "%d", r / 2 }')
-  printf '%-16s open loop: ' "$1"
-  "$work/openloop" 127.0.0.1 18482 /access/v1/evaluation "$work/body.json" "Bearer bench-key" "$rate" "$duration" 32 1
+  printf '%-16s open loop: ' "${3:-$1}"
+  "$work/openloop" 127.0.0.1 "${2:-18482}" /access/v1/evaluation "$work/body.json" "Bearer bench-key" "$rate" "$duration" 32 1
 }
 
 measure_writd() {  # durability
@@ -103,6 +103,8 @@ echo "date: $(date -u +%FT%TZ)  machine: $(nproc) cores, $(uname -r)  load: $(cu
 measure nginx http://127.0.0.1:18480/access/v1/evaluation
 measure node-cedar-wasm http://127.0.0.1:18481/access/v1/evaluation
 measure_writd batched
+# The same open loop against nginx: what this machine's scheduling adds to any server's p99.
+open_loop writd-batched 18480 nginx
 measure_writd strict
 
 ratio() { awk -v a="$(cat "$work/$1.rps")" -v b="$(cat "$work/$2.rps")" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }

@@ -240,7 +240,7 @@ void BM_InclusionProof10M(benchmark::State& state) {
         blocks.push_back(block.Row());
         block.Reset(i / kBlockEvents);
       }
-      block.Add(0, EventKind::kDecision, "", "", id);
+      block.Add(0, EventKind::kDecision, KeysOf("", "", id));
       Hash hash = HashLeaf(data);
       tree.Append(hash, [&](const MerkleTree::Node& node) {
         nodes.push_back({node.level, node.index, std::string(crypto::AsBytes(node.hash))});

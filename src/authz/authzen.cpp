@@ -4,10 +4,14 @@
 
 #include <fmt/format.h>
 
+#include "identity/registry.h"
+
 namespace writ::authz {
 namespace {
 
 constexpr size_t kMaxIdBytes = 1024;
+constexpr int64_t kRegistryListPage = 1000;         // the registry's largest page
+constexpr size_t kMaxRegistryCandidates = 10000;    // bounds the work of one search
 
 Status Bad(std::string message) { return Fail(Code::kInvalidArgument, std::move(message)); }
 
@@ -218,6 +222,31 @@ Result<Page> ParsePage(const json::Value& body) {
   return page;
 }
 
+// The candidates of a subject or resource search of `type`: the active version's entities of
+// that type, then (subject search of Writ::Agent / Writ::Human) the registry's active identities
+// of that kind that the entity files do not declare, by name, at most kMaxRegistryCandidates.
+// Errors: kUnavailable when the registry cannot be listed.
+Result<std::vector<cedar::EntityUid>> Candidates(const Engine& engine, const Snapshot& snapshot, const std::string& type,
+                                                 bool with_registry) {
+  std::vector<cedar::EntityUid> out;
+  if (auto it = snapshot.entities_by_type.find(type); it != snapshot.entities_by_type.end()) out = it->second;
+  const auto kind = RegistryKind(type);
+  if (!with_registry || !kind || *kind == identity::Kind::kGroup || engine.registry() == nullptr) return out;
+  identity::ListOptions options{.kind = *kind, .state = identity::State::kActive, .limit = kRegistryListPage};
+  for (size_t listed = 0; listed < kMaxRegistryCandidates;) {
+    auto page = engine.registry()->List(options);
+    if (!page) return Fail(Code::kUnavailable, fmt::format("identity registry unavailable: {}", page.error().message));
+    for (const identity::Identity& found : *page) {
+      cedar::EntityUid uid{type, found.name};
+      if (snapshot.entities.Find(uid) == nullptr) out.push_back(std::move(uid));
+    }
+    listed += page->size();
+    if (static_cast<int64_t>(page->size()) < options.limit) break;
+    options.after = page->back().name;
+  }
+  return out;
+}
+
 }  // namespace
 
 cedar::EntityUid ActionUid(std::string_view name) {
@@ -301,12 +330,10 @@ Result<json::Value> Authzen::Search(SearchKind kind, const json::Value& body, st
     }
   } else {
     const std::string& type = kind == SearchKind::kSubject ? subject.uid.type : resource.uid.type;
-    auto it = snapshot->entities_by_type.find(type);
-    if (it != snapshot->entities_by_type.end()) {
-      for (const cedar::EntityUid& uid : it->second) {
-        (kind == SearchKind::kSubject ? request.principal : request.resource) = uid;
-        if (allowed()) results.push_back(json::Object{{"type", uid.type}, {"id", uid.id}});
-      }
+    WRIT_ASSIGN_OR_RETURN(const auto candidates, Candidates(engine_, *snapshot, type, kind == SearchKind::kSubject));
+    for (const cedar::EntityUid& uid : candidates) {
+      (kind == SearchKind::kSubject ? request.principal : request.resource) = uid;
+      if (allowed()) results.push_back(json::Object{{"type", uid.type}, {"id", uid.id}});
     }
   }
 

@@ -15,13 +15,6 @@ constexpr std::string_view kAgentType = "Writ::Agent";
 constexpr std::string_view kHumanType = "Writ::Human";
 constexpr std::string_view kGroupType = "Writ::Group";
 
-std::optional<identity::Kind> RegistryKind(std::string_view type) {
-  if (type == kAgentType) return identity::Kind::kAgent;
-  if (type == kHumanType) return identity::Kind::kHuman;
-  if (type == kGroupType) return identity::Kind::kGroup;
-  return std::nullopt;
-}
-
 // The Cedar entity of a registry identity (attributes per docs/authzen.md, groups as parents).
 cedar::Entity ToEntity(const identity::Identity& identity, std::string_view type) {
   cedar::Entity entity;
@@ -73,7 +66,44 @@ Status Validate(const PolicySource& source, const Snapshot& compiled, const Vali
   return Ok();
 }
 
+// A `policy_changed` event about `version` with `details` (an object with at least "change").
+ledger::Event PolicyChanged(const std::string& author, int64_t version, json::Value details) {
+  ledger::Event event;
+  event.kind = ledger::EventKind::kPolicyChanged;
+  event.actor = author;
+  event.policy_set_version = std::to_string(version);
+  event.details = std::move(details);
+  return event;
+}
+
+json::Value StringsJson(const std::vector<std::string>& ids) {
+  json::Array out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) out.emplace_back(id);
+  return json::Value(std::move(out));
+}
+
 }  // namespace
+
+// One staged version. Counters are atomics (bumped on the decision path, no lock); the list of
+// recent disagreements takes a mutex, only when the two sets disagree.
+struct Engine::Shadow {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::string staged_by;
+  TimePoint staged_at{};
+  std::atomic<uint64_t> agreed{0};
+  std::atomic<uint64_t> disagreed{0};
+  mutable Mutex mu;
+  std::vector<ShadowDisagreement> recent WRIT_GUARDED_BY(mu);  // ring of kShadowRecentKept
+  size_t next WRIT_GUARDED_BY(mu) = 0;                         // ring write position once full
+};
+
+std::optional<identity::Kind> RegistryKind(std::string_view type) {
+  if (type == kAgentType) return identity::Kind::kAgent;
+  if (type == kHumanType) return identity::Kind::kHuman;
+  if (type == kGroupType) return identity::Kind::kGroup;
+  return std::nullopt;
+}
 
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
@@ -122,29 +152,28 @@ Result<VersionInfo> Engine::Apply(const PolicySource& source, const std::string&
   store::PolicyVersionRecord record{0, info.content_hash, author, reason, ToUnixMillis(info.created_at),
                                     json::Serialize(SourceToJson(source))};
   WRIT_ASSIGN_OR_RETURN(info.version, options_.store->AddVersion(record));
-  ledger::Event event;
-  event.kind = ledger::EventKind::kPolicyChanged;
-  event.actor = author;
-  event.policy_set_version = std::to_string(info.version);
-  event.details = json::Object{{"change", "apply"}, {"version", info.version}, {"content_hash", info.content_hash},
-                               {"reason", reason}};
-  WRIT_RETURN_IF_ERROR(RecordEvent(std::move(event)));
+  WRIT_RETURN_IF_ERROR(RecordEvent(PolicyChanged(
+      author, info.version,
+      json::Object{{"change", "apply"}, {"version", info.version}, {"content_hash", info.content_hash}, {"reason", reason}})));
   return info;
+}
+
+Result<std::shared_ptr<const Snapshot>> Engine::CompileValidated(int64_t version) const {
+  WRIT_ASSIGN_OR_RETURN(auto compiled, CompileVersion(version));
+  if (compiled->schema) {
+    WRIT_RETURN_IF_ERROR(cedar::CheckPolicySetValid(compiled->authorizer->policies(), *compiled->schema));
+  }
+  return compiled;
 }
 
 Result<VersionInfo> Engine::Activate(int64_t version, const std::string& author, const std::string& reason) {
   MutexLock lock(admin_mu_);
-  WRIT_ASSIGN_OR_RETURN(const auto compiled, CompileVersion(version));
-  if (compiled->schema) {
-    WRIT_RETURN_IF_ERROR(cedar::CheckPolicySetValid(compiled->authorizer->policies(), *compiled->schema));
-  }
-  ledger::Event event;
-  event.kind = ledger::EventKind::kPolicyChanged;
-  event.actor = author;
-  event.policy_set_version = std::to_string(version);
-  event.details = json::Object{{"change", "activate"}, {"version", version}, {"previous", active_version()},
-                               {"content_hash", compiled->info.content_hash}, {"reason", reason}};
-  WRIT_RETURN_IF_ERROR(RecordEvent(std::move(event)));
+  WRIT_ASSIGN_OR_RETURN(const auto compiled, CompileValidated(version));
+  WRIT_RETURN_IF_ERROR(RecordEvent(PolicyChanged(author, version,
+                                                 json::Object{{"change", "activate"}, {"version", version},
+                                                              {"previous", active_version()},
+                                                              {"content_hash", compiled->info.content_hash},
+                                                              {"reason", reason}})));
   WRIT_RETURN_IF_ERROR(options_.store->AddActivation({version, author, reason, ToUnixMillis(clock().Now())}));
   active_.store(compiled, std::memory_order_release);
   return compiled->info;
@@ -164,6 +193,112 @@ Result<VersionInfo> Engine::Rollback(const std::string& author, const std::strin
   }
   if (target == 0) return Fail(Code::kFailedPrecondition, "no earlier active policy set version to roll back to");
   return Activate(target, author, reason.empty() ? "rollback" : reason);
+}
+
+Result<VersionInfo> Engine::Stage(int64_t version, const std::string& author, const std::string& reason) {
+  MutexLock lock(admin_mu_);
+  WRIT_ASSIGN_OR_RETURN(auto compiled, CompileValidated(version));
+  WRIT_RETURN_IF_ERROR(RecordEvent(PolicyChanged(author, version,
+                                                 json::Object{{"change", "stage"}, {"version", version},
+                                                              {"active", active_version()},
+                                                              {"content_hash", compiled->info.content_hash},
+                                                              {"reason", reason}})));
+  auto shadow = std::make_shared<Shadow>();
+  shadow->snapshot = std::move(compiled);
+  shadow->staged_by = author;
+  shadow->staged_at = clock().Now();
+  const VersionInfo info = shadow->snapshot->info;
+  shadow_.store(std::move(shadow), std::memory_order_release);
+  shadow_staged_.store(true, std::memory_order_release);
+  return info;
+}
+
+Result<ShadowReport> Engine::Unstage(const std::string& author, const std::string& reason) {
+  MutexLock lock(admin_mu_);
+  ShadowReport report = shadow_report();
+  if (!report.staged) return Fail(Code::kFailedPrecondition, "no policy set version is staged");
+  WRIT_RETURN_IF_ERROR(RecordEvent(PolicyChanged(author, report.info.version,
+                                                 json::Object{{"change", "unstage"},
+                                                              {"version", report.info.version},
+                                                              {"agreed", static_cast<int64_t>(report.agreed)},
+                                                              {"disagreed", static_cast<int64_t>(report.disagreed)},
+                                                              {"reason", reason}})));
+  shadow_staged_.store(false, std::memory_order_release);
+  shadow_.store(nullptr, std::memory_order_release);
+  return report;
+}
+
+ShadowReport Engine::shadow_report() const {
+  ShadowReport report;
+  const std::shared_ptr<Shadow> shadow = shadow_.load(std::memory_order_acquire);
+  if (shadow == nullptr) return report;
+  report.staged = true;
+  report.info = shadow->snapshot->info;
+  report.staged_by = shadow->staged_by;
+  report.staged_at = shadow->staged_at;
+  report.agreed = shadow->agreed.load(std::memory_order_relaxed);
+  report.disagreed = shadow->disagreed.load(std::memory_order_relaxed);
+  MutexLock lock(shadow->mu);
+  const size_t kept = shadow->recent.size();
+  report.recent.reserve(kept);
+  for (size_t i = 0; i < kept; ++i) report.recent.push_back(shadow->recent[(shadow->next + i) % kept]);
+  return report;
+}
+
+json::Value ToJson(const ShadowReport& report) {
+  json::Value out = json::Object{{"staged", report.staged}};
+  if (!report.staged) return out;
+  auto side = [](Outcome outcome, const std::vector<std::string>& ids) {
+    return json::Value(json::Object{{"decision", OutcomeName(outcome)}, {"policy_ids", StringsJson(ids)}});
+  };
+  json::Array recent;
+  for (const ShadowDisagreement& seen : report.recent) {
+    recent.push_back(json::Object{{"time", FormatRfc3339(seen.time)},
+                                  {"principal", seen.principal},
+                                  {"action", seen.action},
+                                  {"resource", seen.resource},
+                                  {"correlation_id", seen.correlation_id},
+                                  {"active", side(seen.active, seen.active_policy_ids)},
+                                  {"shadow", side(seen.shadow, seen.shadow_policy_ids)}});
+  }
+  out.Set("version", report.info.version);
+  out.Set("content_hash", report.info.content_hash);
+  out.Set("staged_by", report.staged_by);
+  out.Set("staged_at", FormatRfc3339(report.staged_at));
+  out.Set("evaluated", static_cast<int64_t>(report.agreed + report.disagreed));
+  out.Set("agreed", static_cast<int64_t>(report.agreed));
+  out.Set("disagreed", static_cast<int64_t>(report.disagreed));
+  out.Set("recent", std::move(recent));
+  return out;
+}
+
+json::Value Engine::ShadowCompare(const DecisionRequest& request, const DecisionResult& active) const {
+  if (!shadow_staged_.load(std::memory_order_relaxed)) return json::Value();
+  const std::shared_ptr<Shadow> shadow = shadow_.load(std::memory_order_acquire);
+  if (shadow == nullptr) return json::Value();
+  const DecisionResult staged = Evaluate(request, *shadow->snapshot);
+  if (staged.outcome == active.outcome) {
+    shadow->agreed.fetch_add(1, std::memory_order_relaxed);
+    return json::Value();
+  }
+  shadow->disagreed.fetch_add(1, std::memory_order_relaxed);
+  ShadowDisagreement seen{clock().Now(),          cedar::ToString(request.principal), cedar::ToString(request.action),
+                          cedar::ToString(request.resource), active.outcome,       staged.outcome,
+                          active.policy_ids,      staged.policy_ids,                 request.correlation_id};
+  {
+    MutexLock lock(shadow->mu);
+    if (shadow->recent.size() < kShadowRecentKept) {
+      shadow->recent.push_back(std::move(seen));
+    } else {
+      shadow->recent[shadow->next] = std::move(seen);
+      shadow->next = (shadow->next + 1) % kShadowRecentKept;
+    }
+  }
+  json::Value out = json::Object{{"version", staged.policy_version},
+                                 {"decision", OutcomeName(staged.outcome)},
+                                 {"policy_ids", StringsJson(staged.policy_ids)}};
+  if (!staged.reason.empty()) out.Set("reason", staged.reason);
+  return out;
 }
 
 Result<std::vector<VersionInfo>> Engine::List() const {
@@ -191,16 +326,21 @@ DecisionResult Engine::Decide(const DecisionRequest& request) const {
   return Decide(request, *snapshot);
 }
 
-DecisionResult Engine::Decide(const DecisionRequest& request, const Snapshot& snapshot) const {
-  DecisionResult result;
+DecisionResult Engine::Evaluate(const DecisionRequest& request, const Snapshot& snapshot) const {
   try {
-    result = DecideUnchecked(request, snapshot);
+    return DecideUnchecked(request, snapshot);
   } catch (const std::exception& e) {
-    result = DenyWith(fmt::format("internal error while deciding: {}", e.what()), snapshot.info.version);
+    return DenyWith(fmt::format("internal error while deciding: {}", e.what()), snapshot.info.version);
   } catch (...) {
-    result = DenyWith("internal error while deciding", snapshot.info.version);
+    return DenyWith("internal error while deciding", snapshot.info.version);
   }
-  if (!request.record || options_.recorder == nullptr) return result;
+}
+
+DecisionResult Engine::Decide(const DecisionRequest& request, const Snapshot& snapshot) const {
+  DecisionResult result = Evaluate(request, snapshot);
+  if (!request.record) return result;
+  json::Value shadow = ShadowCompare(request, result);
+  if (options_.recorder == nullptr) return result;
   ledger::Event event;
   event.kind = ledger::EventKind::kDecision;
   event.actor = cedar::ToString(request.principal);
@@ -211,14 +351,11 @@ DecisionResult Engine::Decide(const DecisionRequest& request, const Snapshot& sn
   event.policy_ids = result.policy_ids;
   event.policy_set_version = std::to_string(result.policy_version);
   event.correlation_id = request.correlation_id;
-  if (!result.reason.empty() || !result.errors.empty()) {
+  if (!result.reason.empty() || !result.errors.empty() || !shadow.is_null()) {
     json::Value details = json::Object{};
     if (!result.reason.empty()) details.Set("reason", result.reason);
-    if (!result.errors.empty()) {
-      json::Array errors;
-      for (const auto& error : result.errors) errors.emplace_back(error);
-      details.Set("errors", std::move(errors));
-    }
+    if (!result.errors.empty()) details.Set("errors", StringsJson(result.errors));
+    if (!shadow.is_null()) details.Set("shadow", std::move(shadow));
     event.details = std::move(details);
   }
   const Status recorded = options_.recorder->Record(std::move(event));

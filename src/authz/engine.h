@@ -1,10 +1,11 @@
-// The decision service's core: the versioned policy sets (apply, activate, roll back) and the
-// decision itself (request -> Cedar request -> allow / deny / approval-required, with the
-// determining policy ids), recorded before it is returned.
+// The decision service's core: the versioned policy sets (apply, activate, roll back, stage for
+// shadow evaluation) and the decision itself (request -> Cedar request -> allow / deny /
+// approval-required, with the determining policy ids), recorded before it is returned.
 //
 // Thread safety: Decide and snapshot() are safe from any thread and take no lock: they read the
-// active Snapshot through an atomic shared pointer, swapped whole by Activate. Apply/Activate/
-// Rollback are serialised by an internal mutex.
+// active Snapshot through an atomic shared pointer, swapped whole by Activate. With no shadow set
+// staged, Decide pays one relaxed atomic load for shadow evaluation. Apply/Activate/Rollback/
+// Stage/Unstage are serialised by an internal mutex.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "common/json.h"
 #include "common/mutex.h"
 #include "common/result.h"
+#include "identity/identity.h"
 #include "ledger/event.h"
 
 namespace writ::identity {
@@ -78,6 +80,36 @@ struct DecisionResult {
   ApprovalSpec approval;                // set when outcome is kApprovalRequired
 };
 
+// A shadow decision that disagreed with the active one (ShadowReport::recent).
+struct ShadowDisagreement {
+  TimePoint time{};
+  std::string principal, action, resource;  // Cedar uids as text
+  Outcome active = Outcome::kDeny;
+  Outcome shadow = Outcome::kDeny;
+  std::vector<std::string> active_policy_ids;
+  std::vector<std::string> shadow_policy_ids;
+  std::string correlation_id;
+};
+
+// What shadow evaluation has seen since the staged version was staged.
+struct ShadowReport {
+  bool staged = false;
+  VersionInfo info;            // the staged version (when staged)
+  std::string staged_by;
+  TimePoint staged_at{};
+  uint64_t agreed = 0;         // same outcome as the active set
+  uint64_t disagreed = 0;
+  std::vector<ShadowDisagreement> recent;  // the last kShadowRecentKept disagreements, oldest first
+};
+inline constexpr size_t kShadowRecentKept = 20;
+// {"staged", "version", "content_hash", "staged_by", "staged_at", "evaluated", "agreed", "disagreed",
+//  "recent":[{"time", "principal", "action", "resource", "correlation_id",
+//             "active":{"decision","policy_ids"}, "shadow":{...}}]} (docs/authzen.md).
+json::Value ToJson(const ShadowReport& report);
+
+// The registry kind behind a Cedar type: Writ::Agent, Writ::Human, Writ::Group; else nullopt.
+std::optional<identity::Kind> RegistryKind(std::string_view type);
+
 // Reserved context member holding what writd adds: `context.writ.time` (datetime) and, with a
 // token, `task`, `scope`, `delegation` (see docs/authzen.md).
 inline constexpr std::string_view kWritContextKey = "writ";
@@ -104,6 +136,17 @@ class Engine {
   // when there is none; else as Activate.
   Result<VersionInfo> Rollback(const std::string& author, const std::string& reason);
 
+  // Stages `version` for shadow evaluation: every recorded decision is also evaluated against it,
+  // without changing the answer; a disagreement (a different outcome) is counted and its decision
+  // event carries `details.shadow` (decision and policy ids). Replaces a staged version and resets
+  // the counts. Staging lasts until Unstage (or writd stops). Recorded as a policy change.
+  // Errors: kNotFound; kFailedPrecondition (strict validation); kUnavailable (store or recorder).
+  Result<VersionInfo> Stage(int64_t version, const std::string& author, const std::string& reason);
+  // Stops shadow evaluation and returns its last report. Recorded as a policy change (with the counts).
+  // Errors: kFailedPrecondition when nothing is staged; kUnavailable (recorder: still staged).
+  Result<ShadowReport> Unstage(const std::string& author, const std::string& reason);
+  ShadowReport shadow_report() const;
+
   Result<std::vector<VersionInfo>> List() const;
   Result<PolicySource> Source(int64_t version) const;  // Errors: kNotFound; kUnavailable
   // The active version's number (0 before the first activation).
@@ -123,13 +166,24 @@ class Engine {
   Status RecordEvent(ledger::Event event) const;
 
  private:
+  struct Shadow;  // the staged snapshot and its counts (engine.cpp)
+
   explicit Engine(const EngineOptions& options);
+  // DecideUnchecked, with every exception turned into a deny.
+  DecisionResult Evaluate(const DecisionRequest& request, const Snapshot& snapshot) const;
   DecisionResult DecideUnchecked(const DecisionRequest& request, const Snapshot& snapshot) const;
+  // Evaluates `request` against the staged set (if any) and counts; returns the `details.shadow`
+  // member to record when the outcome differs from `active`, else null.
+  json::Value ShadowCompare(const DecisionRequest& request, const DecisionResult& active) const;
   Result<std::shared_ptr<const Snapshot>> CompileVersion(int64_t version) const;
+  Result<std::shared_ptr<const Snapshot>> CompileValidated(int64_t version) const;
 
   EngineOptions options_;
   std::atomic<std::shared_ptr<const Snapshot>> active_;
-  Mutex admin_mu_;  // serialises Apply/Activate/Rollback
+  // Checked (relaxed) before touching shadow_, so decisions without a staged set never load it.
+  std::atomic<bool> shadow_staged_{false};
+  std::atomic<std::shared_ptr<Shadow>> shadow_;
+  Mutex admin_mu_;  // serialises Apply/Activate/Rollback/Stage/Unstage
 };
 
 }  // namespace writ::authz

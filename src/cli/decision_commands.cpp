@@ -85,9 +85,43 @@ void PrintApproval(std::ostream& out, const json::Value& approval) {
   PrintTable(out, {"FIELD", "VALUE"}, rows);
 }
 
+// `writ policy shadow-report` (and stage/unstage): counts, then the recent disagreements.
+void PrintShadowReport(std::ostream& out, const json::Value& body) {
+  const json::Value* staged = body.Find("staged");
+  if (staged == nullptr || !staged->is_bool() || !staged->as_bool()) {
+    out << "no policy set version is staged\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (std::string_view key : {"version", "active", "staged_by", "staged_at", "evaluated", "agreed", "disagreed"}) {
+    if (body.Find(key) != nullptr) rows.push_back({std::string(key), CellText(body.Find(key))});
+  }
+  PrintTable(out, {"FIELD", "VALUE"}, rows);
+  const json::Value* recent = body.Find("recent");
+  if (recent == nullptr || !recent->is_array() || recent->as_array().empty()) return;
+  auto side = [](const json::Value* decision) {
+    if (decision == nullptr) return std::string();
+    std::string text = CellText(decision->Find("decision"));
+    if (const json::Value* ids = decision->Find("policy_ids"); ids != nullptr && ids->is_array() && !ids->as_array().empty()) {
+      std::string joined;
+      for (const auto& id : ids->as_array()) joined += (joined.empty() ? "" : ",") + CellText(&id);
+      text += " (" + joined + ")";
+    }
+    return text;
+  };
+  rows.clear();
+  for (const auto& d : recent->as_array()) {
+    rows.push_back({CellText(d.Find("time")), CellText(d.Find("principal")), CellText(d.Find("action")),
+                    CellText(d.Find("resource")), side(d.Find("active")), side(d.Find("shadow"))});
+  }
+  out << '\n';
+  PrintTable(out, {"TIME", "PRINCIPAL", "ACTION", "RESOURCE", "ACTIVE", "SHADOW"}, rows);
+}
+
 struct PolicyState {
   std::string dir, reason, version, from, to;
   bool activate = false;
+  bool shadow = false;
 };
 
 struct ApprovalState {
@@ -95,7 +129,7 @@ struct ApprovalState {
 };
 
 void AddPolicy(CLI::App& app, const GlobalOptions& global, Action* action) {
-  auto* policy = app.add_subcommand("policy", "versioned Cedar policy sets: apply, list, show, diff, activate, rollback");
+  auto* policy = app.add_subcommand("policy", "versioned Cedar policy sets: apply, list, show, diff, activate, rollback, stage, unstage, shadow-report");
   policy->require_subcommand(1);
   auto state = std::make_shared<PolicyState>();
 
@@ -103,10 +137,11 @@ void AddPolicy(CLI::App& app, const GlobalOptions& global, Action* action) {
   apply->add_option("dir", state->dir, "directory with .cedar files, optional .cedarschema and entities.json")->required();
   apply->add_option("--reason", state->reason, "why (recorded with the version)");
   apply->add_flag("--activate", state->activate, "activate the new version at once");
+  apply->add_flag("--shadow", state->shadow, "stage the new version for shadow evaluation (see shadow-report)");
   apply->callback([state, action, &global]() {
     *action = MakeDaemonAction(global, [state](Connection& connection) -> Result<json::Value> {
       WRIT_ASSIGN_OR_RETURN(json::Value files, ReadPolicyDir(state->dir));
-      json::Value body = json::Object{{"files", std::move(files)}, {"activate", state->activate}};
+      json::Value body = json::Object{{"files", std::move(files)}, {"activate", state->activate}, {"stage", state->shadow}};
       if (!state->reason.empty()) body.Set("reason", state->reason);
       return connection.Call("POST", "/v1/policies", &body);
     }, PrintVersion);
@@ -142,23 +177,35 @@ void AddPolicy(CLI::App& app, const GlobalOptions& global, Action* action) {
     });
   });
 
-  auto* activate = policy->add_subcommand("activate", "make a stored version the active one");
-  activate->add_option("version", state->version, "version number")->required();
-  activate->add_option("--reason", state->reason, "why (recorded)");
-  activate->callback([state, action, &global]() {
-    *action = MakeDaemonAction(global, [state](Connection& connection) {
-      json::Value body = json::Object{{"reason", state->reason}};
-      return connection.Call("POST", "/v1/policies/" + UrlEncode(state->version) + "/activate", &body);
-    }, PrintVersion);
-  });
+  // The version changes: POST {"reason"} to /v1/policies/<version>/<verb>, or /v1/policies/<verb>.
+  struct Change {
+    const char* name;
+    const char* help;
+    bool takes_version;
+    void (*print)(std::ostream&, const json::Value&);
+  };
+  for (const Change& change : {Change{"activate", "make a stored version the active one", true, PrintVersion},
+                               Change{"rollback", "re-activate the version active before the current one", false, PrintVersion},
+                               Change{"stage", "evaluate a stored version beside the active one (shadow), not changing answers",
+                                      true, PrintShadowReport},
+                               Change{"unstage", "stop shadow evaluation and print its final report", false, PrintShadowReport}}) {
+    auto* command = policy->add_subcommand(change.name, change.help);
+    if (change.takes_version) command->add_option("version", state->version, "version number")->required();
+    command->add_option("--reason", state->reason, "why (recorded)");
+    command->callback([state, action, &global, change]() {
+      *action = MakeDaemonAction(global, [state, change](Connection& connection) {
+        json::Value body = json::Object{{"reason", state->reason}};
+        const std::string path = change.takes_version ? "/v1/policies/" + UrlEncode(state->version) + "/" + change.name
+                                                      : std::string("/v1/policies/") + change.name;
+        return connection.Call("POST", path, &body);
+      }, change.print);
+    });
+  }
 
-  auto* rollback = policy->add_subcommand("rollback", "re-activate the version active before the current one");
-  rollback->add_option("--reason", state->reason, "why (recorded)");
-  rollback->callback([state, action, &global]() {
-    *action = MakeDaemonAction(global, [state](Connection& connection) {
-      json::Value body = json::Object{{"reason", state->reason}};
-      return connection.Call("POST", "/v1/policies/rollback", &body);
-    }, PrintVersion);
+  auto* report = policy->add_subcommand("shadow-report", "how often the staged version agreed with the active one");
+  report->callback([action, &global]() {
+    *action = MakeDaemonAction(global, [](Connection& connection) { return connection.Call("GET", "/v1/policies/shadow"); },
+                               PrintShadowReport);
   });
 }
 

@@ -1,5 +1,6 @@
 #include "cli/mcp_command.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +21,9 @@
 #include "cli/connection.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "gateway/agent_auth.h"
 #include "gateway/authzen_client.h"
+#include "gateway/http_proxy.h"
 #include "gateway/stdio_proxy.h"
 #include "gateway/unix_http.h"
 
@@ -37,6 +40,13 @@ struct McpOptions {
   std::string approval_timeout = "120s";
   size_t max_message_bytes = 4 << 20;
   size_t max_argument_bytes = 64 << 10;
+  // Streamable HTTP mode (--listen): the agent comes from each request's token.
+  std::string listen;
+  std::string upstream;
+  std::vector<std::string> allowed_origins;
+  std::string audience;
+  std::string token_recheck = "5s";
+  bool allow_remote = false;
 };
 
 // Where the proxy's writ token comes from. Current() is called before every request to writd.
@@ -205,17 +215,23 @@ Result<Principal> ResolvePrincipal(const std::string& socket, const std::string&
   return principal;
 }
 
-// HTTP to writd for the decision client, each request carrying the agent's token, on one kept-alive
-// connection per thread (the proxy's threads: call deciders, approval waiters, the outcome sender).
+// HTTP to writd for the decision client, on one kept-alive connection per thread (the proxy's
+// threads: call deciders, approval waiters, the outcome sender). With `tokens` (stdio mode) each
+// request carries the agent's token; without (HTTP mode, whose agents bring their own tokens and are
+// checked by the authenticator) the proxy asks as a Unix-socket peer.
 gateway::HttpTransport WritdTransport(std::string socket, std::shared_ptr<TokenSource> tokens) {
   return [socket = std::move(socket), tokens = std::move(tokens)](
              std::string_view method, std::string_view path, const json::Value& body,
              std::chrono::milliseconds timeout, std::string_view request_id) -> Result<gateway::HttpReply> {
-    WRIT_ASSIGN_OR_RETURN(const std::string token, tokens->Current());
+    std::string authorization;
+    if (tokens != nullptr) {
+      WRIT_ASSIGN_OR_RETURN(const std::string token, tokens->Current());
+      authorization = "Bearer " + token;
+    }
     thread_local std::unique_ptr<gateway::UnixHttpConnection> connection;
     if (connection == nullptr) connection = std::make_unique<gateway::UnixHttpConnection>(socket);
-    const std::string authorization = "Bearer " + token;
-    std::vector<std::pair<std::string_view, std::string_view>> headers = {{"Authorization", authorization}};
+    std::vector<std::pair<std::string_view, std::string_view>> headers;
+    if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
     if (!request_id.empty()) headers.emplace_back("X-Request-ID", request_id);
     const std::string payload = body.is_null() ? std::string() : json::Serialize(body);
     WRIT_ASSIGN_OR_RETURN(const gateway::RawHttpReply raw, connection->Request(method, path, payload, headers, timeout));
@@ -227,12 +243,54 @@ gateway::HttpTransport WritdTransport(std::string socket, std::shared_ptr<TokenS
   };
 }
 
+// `writ mcp --listen ... --upstream ...`: serves until SIGINT or SIGTERM.
+int RunHttpMode(const GlobalOptions& global, const McpOptions& options, std::chrono::milliseconds approval_timeout,
+                std::ostream& err) {
+  auto recheck = ParseDuration(options.token_recheck);
+  if (!recheck || recheck->count() < 0) {
+    err << "writ: --token-recheck: " << (recheck ? "must not be negative" : recheck.error().message) << '\n';
+    return 2;
+  }
+  const gateway::HttpTransport transport = WritdTransport(ResolveSocketPath(global.socket), nullptr);
+  auto decisions = gateway::NewAuthzenClient(transport);
+  auto authenticator = gateway::NewIntrospectingAuthenticator(
+      transport, {.audience = options.audience,
+                  .recheck = std::chrono::duration_cast<std::chrono::seconds>(*recheck)});
+  // Blocked before the proxy's threads start, so that only sigwait below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  auto proxy = gateway::HttpProxy::Start({.listen = options.listen,
+                                          .allow_remote = options.allow_remote,
+                                          .upstream = options.upstream,
+                                          .server_name = options.server,
+                                          .decisions = decisions.get(),
+                                          .authenticator = authenticator.get(),
+                                          .allowed_origins = options.allowed_origins,
+                                          .max_message_bytes = options.max_message_bytes,
+                                          .approval_timeout = approval_timeout});
+  if (!proxy) {
+    err << "writ: " << proxy.error().message << '\n';
+    return proxy.error().code == Code::kInvalidArgument ? 2 : 1;
+  }
+  err << "writ mcp: listening on " << (*proxy)->url() << " for " << options.upstream << std::endl;
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  (*proxy)->Stop();
+  return 0;
+}
+
 }  // namespace
 
 void AddMcpCommand(CLI::App& app, const GlobalOptions& global, Action* action) {
   auto options = std::make_shared<McpOptions>();
   CLI::App* mcp = app.add_subcommand(
-      "mcp", "run an MCP server (stdio) behind writ: every tools/call is decided, held for approval or refused");
+      "mcp",
+      "run an MCP server behind writ (stdio: `--server S -- command`; Streamable HTTP: "
+      "`--listen 127.0.0.1:PORT --upstream URL --server S`): every tools/call is decided, held for approval or refused");
   mcp->add_option("--as", options->agent,
                   "the agent you expect these calls to be of; the proxy refuses to start unless it is the agent of "
                   "$WRIT_TOKEN_FILE (under `writ run`) or the one writd attests this process as");
@@ -244,12 +302,33 @@ void AddMcpCommand(CLI::App& app, const GlobalOptions& global, Action* action) {
   mcp->add_option("--max-argument-bytes", options->max_argument_bytes,
                   "largest tools/call arguments sent for a decision (larger: denied)")
       ->capture_default_str();
-  mcp->add_option("command", options->command, "the MCP server command, after --")->required();
+  mcp->add_option("command", options->command, "the MCP server command, after -- (stdio)");
+  mcp->add_option("--listen", options->listen, "serve Streamable HTTP on this host:port (loopback) instead of stdio");
+  mcp->add_option("--upstream", options->upstream, "the MCP server's Streamable HTTP URL (with --listen)");
+  mcp->add_option("--allow-origin", options->allowed_origins, "also accept browser requests from this Origin (repeatable)");
+  mcp->add_option("--audience", options->audience, "agent tokens must carry this audience (with --listen)");
+  mcp->add_option("--token-recheck", options->token_recheck,
+                  "how long a checked agent token is trusted before writd is asked again (with --listen)")
+      ->capture_default_str();
+  mcp->add_flag("--allow-remote", options->allow_remote, "allow a non-loopback --listen address");
   mcp->callback([&global, action, options] {
     *action = [&global, options](std::ostream&, std::ostream& err) {
       auto timeout = ParseDuration(options->approval_timeout);
       if (!timeout) {
         err << "writ mcp: --approval-timeout: " << timeout.error().message << '\n';
+        return 2;
+      }
+      if (!options->listen.empty() || !options->upstream.empty()) {
+        if (options->listen.empty() || options->upstream.empty() || !options->agent.empty() ||
+            !options->command.empty()) {
+          err << "writ: mcp over HTTP takes --listen and --upstream, and neither --as (the agent comes from its "
+                 "token) nor a command\n";
+          return 2;
+        }
+        return RunHttpMode(global, *options, *timeout, err);
+      }
+      if (options->command.empty()) {
+        err << "writ: mcp needs the server command after -- (or --listen and --upstream)\n";
         return 2;
       }
       const std::string socket = ResolveSocketPath(global.socket);

@@ -43,26 +43,6 @@ Action MakeTokenAction(const GlobalOptions& global, std::function<Result<json::V
   };
 }
 
-// The token to work on: the argument, else stdin for "-" or nothing, else $WRIT_TOKEN_FILE's content.
-Result<std::string> ReadTokenArgument(const std::string& argument) {
-  std::string token = argument;
-  if (token.empty()) {
-    if (const char* file = std::getenv("WRIT_TOKEN_FILE"); file != nullptr && *file != '\0') {
-      std::ifstream in(file);
-      if (!in) return Fail(Code::kNotFound, fmt::format("cannot read WRIT_TOKEN_FILE `{}`", file));
-      std::getline(in, token);
-    } else {
-      token = "-";
-    }
-  }
-  if (token == "-") {
-    std::getline(std::cin, token);
-  }
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.empty()) return Fail(Code::kInvalidArgument, "no token given (argument, stdin or WRIT_TOKEN_FILE)");
-  return token;
-}
-
 // The token in file `path` ("-" = stdin): its first line, trimmed. Bounded: a token file is small.
 Result<std::string> ReadTokenFile(const std::string& path) {
   constexpr size_t kMaxTokenFileBytes = 64 << 10;
@@ -79,8 +59,22 @@ Result<std::string> ReadTokenFile(const std::string& path) {
     text = text.substr(0, text.find('\n'));
   }
   while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.pop_back();
-  if (text.empty()) return Fail(Code::kInvalidArgument, fmt::format("token file `{}` is empty", path));
+  if (text.empty()) {
+    return Fail(Code::kInvalidArgument, path == "-" ? std::string("no token on stdin") : fmt::format("token file `{}` is empty", path));
+  }
   return text;
+}
+
+// The token to work on: the argument; "-" = stdin; none = $WRIT_TOKEN_FILE's content, else stdin.
+Result<std::string> ReadTokenArgument(const std::string& argument) {
+  if (argument.empty()) {
+    if (const char* file = std::getenv("WRIT_TOKEN_FILE"); file != nullptr && *file != '\0') return ReadTokenFile(file);
+  }
+  if (argument.empty() || argument == "-") return ReadTokenFile("-");
+  std::string token = argument;
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) return Fail(Code::kInvalidArgument, "no token given (argument, stdin or WRIT_TOKEN_FILE)");
+  return token;
 }
 
 // Decodes one base64url JSON part of a token without verifying anything.

@@ -173,15 +173,20 @@ void BlockBuilder::Reset(uint64_t block) {
   sorted_ = 0;
 }
 
-void BlockBuilder::Add(int64_t time_ms, EventKind kind, std::string_view subject, std::string_view correlation_id,
-                       std::string_view id) {
+IndexKeys KeysOf(std::string_view subject, std::string_view correlation_id, std::string_view id) {
+  IndexKeys keys;
+  if (!subject.empty()) keys.hashes[keys.count++] = KeyHash(KeyTag::kSubject, subject);
+  if (!correlation_id.empty()) keys.hashes[keys.count++] = KeyHash(KeyTag::kCorrelation, correlation_id);
+  keys.hashes[keys.count++] = KeyHash(KeyTag::kId, id);
+  return keys;
+}
+
+void BlockBuilder::Add(int64_t time_ms, EventKind kind, const IndexKeys& keys) {
   min_time_ms_ = events_ == 0 ? time_ms : std::min(min_time_ms_, time_ms);
   max_time_ms_ = events_ == 0 ? time_ms : std::max(max_time_ms_, time_ms);
   ++events_;
   kinds_ |= uint64_t{1} << (static_cast<unsigned>(kind) & 63);
-  if (!subject.empty()) keys_.push_back(KeyHash(KeyTag::kSubject, subject));
-  if (!correlation_id.empty()) keys_.push_back(KeyHash(KeyTag::kCorrelation, correlation_id));
-  keys_.push_back(KeyHash(KeyTag::kId, id));
+  keys_.insert(keys_.end(), keys.hashes, keys.hashes + keys.count);
 }
 
 store::LedgerBlockRow BlockBuilder::Row() {

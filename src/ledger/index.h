@@ -45,14 +45,20 @@ struct LeafScratch {
 // Errors: kDataLoss naming what is malformed.
 Result<LeafFields> ReadLeafFields(std::string_view leaf, LeafScratch& scratch);
 
+// The filter keys of one event: its id, and its subject and correlation id when set.
+struct IndexKeys {
+  uint64_t hashes[3] = {};
+  size_t count = 0;
+};
+IndexKeys KeysOf(std::string_view subject, std::string_view correlation_id, std::string_view id);
+
 // Accumulates one block's index row. Not thread-safe.
 class BlockBuilder {
  public:
   void Reset(uint64_t block);
-  void Add(int64_t time_ms, EventKind kind, std::string_view subject, std::string_view correlation_id,
-           std::string_view id);
+  void Add(int64_t time_ms, EventKind kind, const IndexKeys& keys);
   void Add(const LeafFields& fields) {
-    Add(fields.time_ms, fields.kind, fields.subject, fields.correlation_id, fields.id);
+    Add(fields.time_ms, fields.kind, KeysOf(fields.subject, fields.correlation_id, fields.id));
   }
   bool empty() const { return events_ == 0; }
   uint64_t block() const { return block_; }

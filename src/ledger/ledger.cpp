@@ -21,15 +21,15 @@
 namespace writ::ledger {
 namespace {
 
-// One queued append: the encoded body and the fields the query index keys on.
+// One queued append: the encoded body and what the query index needs (hashed by the appending
+// thread, so the single writer thread does less per event).
 struct Pending {
   LeafIndex index;
   std::string body;
   std::string id;
   int64_t time_ms;
   EventKind kind;
-  std::string subject;
-  std::string correlation_id;
+  IndexKeys keys;
   std::function<void(Result<Receipt>)> done;  // AppendAsync's callback, or empty
 };
 
@@ -37,7 +37,7 @@ struct Pending {
 constexpr size_t kSegmentBytes = 4 << 20;
 
 // UUIDv7 ids for events without one, cheaply: 48 bits of the event's millisecond, then 74 bits
-// that are a random per-ledger base plus a counter (RFC 9562 §6.2 allows a counter), so one
+// that are a random per-ledger base plus a counter (RFC 9562 allows counter bits in place of random ones), so one
 // getrandom per Ledger instead of one per event. Unique within the ledger; a new random base per
 // open keeps them unique across restarts. The millisecond is the event's own time, which lets
 // FindEventById go straight to the right index block.
@@ -114,7 +114,7 @@ Result<std::vector<Hash>> HashesFromBytes(const std::string& bytes, LeafIndex be
   if (bytes.size() % crypto::kSha256Size != 0) {
     return Fail(Code::kDataLoss, fmt::format("leaf hashes from {} are malformed", begin));
   }
-  std::memcpy(hashes.data(), bytes.data(), bytes.size());
+  if (!hashes.empty()) std::memcpy(hashes.data(), bytes.data(), bytes.size());
   return hashes;
 }
 
@@ -215,6 +215,7 @@ class Ledger::Impl {
     WRIT_ASSIGN_OR_RETURN(std::string body,
                           EncodeEventBody(event, {.hmac_key = options_.hmac_key,
                                                   .max_event_bytes = options_.max_event_bytes}));
+    const IndexKeys keys = KeysOf(event.subject, event.correlation_id, event.id);
     MutexLock lock(mu_);
     NativeWait wait(mu_);
     auto deadline = std::chrono::steady_clock::now() + options_.max_block;
@@ -227,8 +228,8 @@ class Ledger::Impl {
     if (failed_) return Fail(Code::kUnavailable, "ledger cannot write: " + failure_);
     if (stop_) return Fail(Code::kUnavailable, "ledger is closing");
     LeafIndex index = next_index_++;
-    pending_.push_back(Pending{index, std::move(body), event.id, ToUnixMillis(event.time), event.kind,
-                               event.subject, event.correlation_id, std::move(done)});
+    pending_.push_back(Pending{index, std::move(body), event.id, ToUnixMillis(event.time), event.kind, keys,
+                               std::move(done)});
     if (pending_.size() == 1 || pending_.size() >= options_.max_batch) work_cv_.notify_one();
     return index;
   }
@@ -422,7 +423,7 @@ class Ledger::Impl {
           if (!block_.empty()) blocks_.push_back(block_.Row());
           block_.Reset(item.index / kBlockEvents);
         }
-        block_.Add(item.time_ms, item.kind, item.subject, item.correlation_id, item.id);
+        block_.Add(item.time_ms, item.kind, item.keys);
         chunk_.hashes.append(crypto::AsBytes(hash));
         if (chunk_.hashes.size() == store::kLedgerLeafChunk * crypto::kSha256Size) {
           leaves_.push_back(chunk_);

@@ -155,7 +155,10 @@ writ::Status AddDecisionService(writ::server::Daemon& daemon, Services& services
     text << admin_file.rdbuf();
     admin_policies = text.str();
   }
-  WRIT_ASSIGN_OR_RETURN(services.admin_guard, writ::authz::AdminGuard::Create(admin_policies));
+  WRIT_ASSIGN_OR_RETURN(services.admin_guard, writ::authz::AdminGuard::Create(admin_policies, services.recorder.get()));
+  // Every admin route (identities, tokens, keys, policies, approvals) asks this guard; routes added
+  // earlier hold `services.admin` by reference, and nothing is served before this returns.
+  services.admin.guard = services.admin_guard.get();
   writ::server::AddAuthzRoutes(daemon.router(), *services.engine, services.approvals.get(), *services.registry,
                                services.admin, *services.admin_guard, services.pdp,
                                {.recorder = services.recorder.get(), .metrics = &services.metrics});

@@ -4,12 +4,20 @@
 
 #include <fmt/format.h>
 
+#include "authz/admin_guard.h"
 #include "identity/registry.h"
 
 namespace writ::server {
 namespace {
 
 constexpr int64_t kHumansScannedForUid = 1000;
+
+// The shipped default policies, compiled once. Errors: kInternal if they do not compile (a bug).
+Result<const authz::AdminGuard*> DefaultGuard() {
+  static const Result<std::unique_ptr<authz::AdminGuard>> guard = authz::AdminGuard::Create();
+  if (!guard) return Fail(Code::kInternal, fmt::format("the default admin policies do not compile: {}", guard.error().message));
+  return guard->get();
+}
 
 }  // namespace
 
@@ -30,6 +38,22 @@ Result<std::string> RequireAdmin(const Request& request, const AdminAccess& acce
     }
   }
   return fmt::format("uid:{}", uid);
+}
+
+Result<std::string> AuthorizeAdmin(const Request& request, const AdminAccess& access, identity::Registry& registry,
+                                   const AdminAction& what) {
+  WRIT_ASSIGN_OR_RETURN(std::string author, RequireAdmin(request, access, registry));
+  WRIT_RETURN_IF_ERROR(AuthorizeAdminAs(author, access, what));
+  return author;
+}
+
+Status AuthorizeAdminAs(const std::string& author, const AdminAccess& access, const AdminAction& what) {
+  const authz::AdminGuard* guard = access.guard;
+  if (guard == nullptr) {
+    WRIT_ASSIGN_OR_RETURN(guard, DefaultGuard());
+  }
+  return guard->Authorize({.name = author, .is_human = author.rfind("uid:", 0) != 0, .is_administrator = true},
+                          what.action, what.resource, what.context);
 }
 
 }  // namespace writ::server

@@ -27,9 +27,15 @@ Result<std::string> StringMember(const json::Value& body, std::string_view key) 
   return value->as_string();
 }
 
-// The human who decides: the one mapped to the caller's uid (RequireAdmin gives "uid:<n>" otherwise).
-Result<std::string> Approver(const Request& request, const AdminAccess& admin, identity::Registry& registry) {
-  WRIT_ASSIGN_OR_RETURN(std::string author, RequireAdmin(request, admin, registry));
+constexpr std::string_view kResource = "approvals";  // Writ::Admin::"approvals"
+
+// The human who decides: the one mapped to the caller's uid (RequireAdmin gives "uid:<n>" otherwise),
+// if the admin policies permit `action` ("approval:grant" or "approval:deny") on approval `id`.
+// Whether that human may decide this request is then up to the user policy set (approvals module).
+Result<std::string> Approver(const Request& request, const AdminAccess& admin, identity::Registry& registry,
+                             std::string_view action, std::string_view id) {
+  WRIT_ASSIGN_OR_RETURN(std::string author,
+                        AuthorizeAdmin(request, admin, registry, {action, kResource, json::Object{{"id", id}}}));
   if (author.rfind("uid:", 0) == 0) {
     return Fail(Code::kPermissionDenied, "approvers must be registered humans: map your uid to a human (identity create --kind human --uid)");
   }
@@ -42,7 +48,7 @@ class ApprovalsApi {
       : approvals_(approvals), registry_(registry), admin_(admin) {}
 
   Result<Response> List(const Request& request) {
-    WRIT_RETURN_IF_ERROR(RequireAdmin(request, admin_, registry_));
+    WRIT_RETURN_IF_ERROR(AuthorizeAdmin(request, admin_, registry_, {"approval:read", kResource, json::Value()}));
     std::optional<approvals::State> state;
     if (const auto name = request.query.Get("state"); name && !name->empty()) {
       bool found = false;
@@ -58,13 +64,15 @@ class ApprovalsApi {
   }
 
   Result<Response> Get(const Request& request) {
-    WRIT_RETURN_IF_ERROR(RequireAdmin(request, admin_, registry_));
+    WRIT_RETURN_IF_ERROR(AuthorizeAdmin(request, admin_, registry_, {"approval:read", kResource, json::Value()}));
     WRIT_ASSIGN_OR_RETURN(const auto approval, approvals_.Get(std::string(request.Param("id"))));
     return JsonResponse(200, approvals::ToJson(approval));
   }
 
   Result<Response> Decide(const Request& request, bool grant) {
-    WRIT_ASSIGN_OR_RETURN(const std::string approver, Approver(request, admin_, registry_));
+    const std::string id(request.Param("id"));
+    WRIT_ASSIGN_OR_RETURN(const std::string approver,
+                          Approver(request, admin_, registry_, grant ? "approval:grant" : "approval:deny", id));
     WRIT_ASSIGN_OR_RETURN(const json::Value body, OptionalObjectBody(request));
     WRIT_ASSIGN_OR_RETURN(const std::string reason, StringMember(body, "reason"));
     WRIT_ASSIGN_OR_RETURN(const std::string ttl_text, StringMember(body, "for"));
@@ -72,7 +80,6 @@ class ApprovalsApi {
     if (!ttl_text.empty()) {
       WRIT_ASSIGN_OR_RETURN(ttl, ParseDuration(ttl_text));
     }
-    const std::string id(request.Param("id"));
     WRIT_ASSIGN_OR_RETURN(const auto approval, grant ? approvals_.Grant(id, approver, ttl, reason)
                                                      : approvals_.Deny(id, approver, reason));
     return JsonResponse(200, approvals::ToJson(approval));

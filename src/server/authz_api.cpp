@@ -150,9 +150,19 @@ class AuthzApi {
       if (!flag->is_bool()) return Fail(Code::kInvalidArgument, "`activate` must be a boolean");
       activate = flag->as_bool();
     }
+    bool stage = false;
+    if (const json::Value* flag = body.Find("stage"); flag != nullptr && !flag->is_null()) {
+      if (!flag->is_bool()) return Fail(Code::kInvalidArgument, "`stage` must be a boolean");
+      stage = flag->as_bool();
+    }
+    if (activate && stage) return Fail(Code::kInvalidArgument, "`activate` and `stage` exclude each other");
+    if (stage) WRIT_RETURN_IF_ERROR(Admin(request, "policy:stage"));
     WRIT_ASSIGN_OR_RETURN(authz::VersionInfo info, engine_.Apply(source, author, reason));
     if (activate) {
       WRIT_ASSIGN_OR_RETURN(info, engine_.Activate(info.version, author, reason));
+    }
+    if (stage) {
+      WRIT_ASSIGN_OR_RETURN(info, engine_.Stage(info.version, author, reason));
     }
     return JsonResponse(201, VersionJson(info, engine_.active_version()));
   }
@@ -213,6 +223,31 @@ class AuthzApi {
     WRIT_ASSIGN_OR_RETURN(const std::string reason, OptionalReason(body));
     WRIT_ASSIGN_OR_RETURN(const authz::VersionInfo info, engine_.Rollback(author, reason));
     return JsonResponse(200, VersionJson(info, engine_.active_version()));
+  }
+
+  // Shadow evaluation: stage a version beside the active one, unstage it, report agree/disagree.
+  Result<Response> Stage(const Request& request) {
+    WRIT_ASSIGN_OR_RETURN(const int64_t version, ParseVersion(request.Param("version"), "the path"));
+    WRIT_ASSIGN_OR_RETURN(const std::string author, Admin(request, "policy:stage"));
+    WRIT_ASSIGN_OR_RETURN(const json::Value body, OptionalBody(request));
+    WRIT_ASSIGN_OR_RETURN(const std::string reason, OptionalReason(body));
+    WRIT_RETURN_IF_ERROR(engine_.Stage(version, author, reason));
+    return JsonResponse(200, authz::ToJson(engine_.shadow_report()));
+  }
+
+  Result<Response> Unstage(const Request& request) {
+    WRIT_ASSIGN_OR_RETURN(const std::string author, Admin(request, "policy:stage"));
+    WRIT_ASSIGN_OR_RETURN(const json::Value body, OptionalBody(request));
+    WRIT_ASSIGN_OR_RETURN(const std::string reason, OptionalReason(body));
+    WRIT_ASSIGN_OR_RETURN(const authz::ShadowReport report, engine_.Unstage(author, reason));
+    return JsonResponse(200, authz::ToJson(report));
+  }
+
+  Result<Response> ShadowReport(const Request& request) {
+    WRIT_RETURN_IF_ERROR(Admin(request, "policy:read"));
+    json::Value body = authz::ToJson(engine_.shadow_report());
+    body.Set("active", engine_.active_version());
+    return JsonResponse(200, body);
   }
 
  private:
@@ -302,6 +337,9 @@ void AddAuthzRoutes(Router& router, authz::Engine& engine, authz::ApprovalGate* 
   router.Get("/v1/policies/{version}", [api](const Request& request) { return api->Show(request); });
   router.Post("/v1/policies/{version}/activate", [api](const Request& request) { return api->Activate(request); });
   router.Post("/v1/policies/rollback", [api](const Request& request) { return api->Rollback(request); });
+  router.Post("/v1/policies/{version}/stage", [api](const Request& request) { return api->Stage(request); });
+  router.Post("/v1/policies/unstage", [api](const Request& request) { return api->Unstage(request); });
+  router.Get("/v1/policies/shadow", [api](const Request& request) { return api->ShadowReport(request); });
 }
 
 }  // namespace writ::server

@@ -20,6 +20,10 @@
 //   GET  /v1/policies/diff?from=&to=    unified diff of two versions
 //   POST /v1/policies/{version}/activate {reason?}
 //   POST /v1/policies/rollback          {reason?}
+// Shadow evaluation (`"policy:stage"`; the report is `"policy:read"`; apply takes `stage?` too):
+//   POST /v1/policies/{version}/stage   {reason?}  evaluate beside the active set -> report
+//   POST /v1/policies/unstage           {reason?}  stop -> the final report
+//   GET  /v1/policies/shadow            agree/disagree counts and recent disagreements
 #pragma once
 #include <functional>
 #include <string>

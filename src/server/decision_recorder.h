@@ -6,9 +6,10 @@
 //   json::Value answer = authzen.Evaluation(...);    // Engine::Decide -> Record: queued, not awaited
 //   deferral.Then([respond, answer](Status recorded) { respond(recorded ? answer : deny); });
 //
-// Only decision events recorded on the thread that owns a live Deferral are deferred, and only
-// when an asynchronous append is configured (strict durability). Everything else — policy
-// changes, approvals, decisions of other callers — is recorded synchronously, as before.
+// Only decision events with an outcome, recorded on the thread that owns a live Deferral before
+// its Then, are deferred, and only when an asynchronous append is configured (strict durability).
+// Everything else — policy changes, approvals, a search's record, other callers' decisions — is
+// recorded synchronously, as before.
 // The Deferral's owner must turn every answer into a deny when Then reports a failure: no action
 // without a record (DESIGN.md).
 #pragma once

@@ -104,7 +104,7 @@ bool IsSafeHeaderText(std::string_view text) {
 
 // The wire form of `response`. A handler's impossible status becomes 500, and header fields that
 // would split the response (CR, LF, NUL) are dropped, both logged: never a malformed answer.
-BeastResponse ToBeast(const Response& response, unsigned version, bool keep_alive, const std::string& request_id) {
+BeastResponse ToBeast(Response response, unsigned version, bool keep_alive, const std::string& request_id) {
   BeastResponse out;
   out.version(version == 10 ? 10 : 11);
   int status = response.status;
@@ -124,7 +124,7 @@ BeastResponse ToBeast(const Response& response, unsigned version, bool keep_aliv
   }
   if (!request_id.empty()) out.set("X-Request-ID", request_id);
   // 204 and 304 carry no body (RFC 9110).
-  if (status != 204 && status != 304) out.body() = response.body;
+  if (status != 204 && status != 304) out.body() = std::move(response.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
   return out;
@@ -407,8 +407,8 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
       if (error) {
         const std::optional<ProtocolFailure> failure = DescribeReadError(error, options_);
         if (failure) {
-          const Response response = ErrorResponse(failure->status, failure->code, failure->message);
-          BeastResponse out = ToBeast(response, 11, /*keep_alive=*/false, NewUuidV7());
+          BeastResponse out = ToBeast(ErrorResponse(failure->status, failure->code, failure->message), 11,
+                                      /*keep_alive=*/false, NewUuidV7());
           stream.expires_after(options_.write_timeout);
           co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, error));
           log::Info("rejected request", {{"status", failure->status},
@@ -467,7 +467,7 @@ awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Session<Protocol>> sessi
       if (session->forced_close) break;  // stopped while waiting: nothing more to send
 
       const bool keep_alive = in.keep_alive() && !stopping_.load();
-      BeastResponse out = ToBeast(response, in.version(), keep_alive, request->request_id);
+      BeastResponse out = ToBeast(std::move(response), in.version(), keep_alive, request->request_id);
       stream.expires_after(options_.write_timeout);
       co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, error));
       session->handling = false;

@@ -14,6 +14,7 @@ using identity::Kind;
 using identity::Registry;
 
 constexpr int64_t kDefaultPageSize = 100;
+constexpr std::string_view kResource = "identities";  // Writ::Admin::"identities"
 
 // Splits the writ-level members ("reason", "expected_version") from the identity fields.
 struct ChangeRequest {
@@ -69,16 +70,18 @@ class IdentityApi {
   IdentityApi(Registry& registry, const AdminAccess& access) : registry_(registry), access_(access) {}
 
   Result<Response> Create(const Request& request) {
+    // Administrators only before the body is read; then the policies, which see the new identity.
     WRIT_ASSIGN_OR_RETURN(const std::string author, RequireAdmin(request, access_, registry_));
     WRIT_ASSIGN_OR_RETURN(const json::Value body, ParseJsonBody(request));
     WRIT_ASSIGN_OR_RETURN(const ChangeRequest change, SplitChangeRequest(body));
     WRIT_ASSIGN_OR_RETURN(identity::Identity spec, identity::ParseCreateRequest(change.fields));
+    WRIT_RETURN_IF_ERROR(AuthorizeAdminAs(author, access_, {"identity:create", kResource, Target(spec.kind, spec.name)}));
     WRIT_ASSIGN_OR_RETURN(const identity::Identity created, registry_.CreateIdentity(std::move(spec), {author, change.reason}));
     return JsonResponse(201, identity::ToJson(created));
   }
 
   Result<Response> List(const Request& request) {
-    WRIT_RETURN_IF_ERROR(RequireAdmin(request, access_, registry_));
+    WRIT_RETURN_IF_ERROR(AuthorizeAdmin(request, access_, registry_, {"identity:read", kResource, json::Value()}));
     identity::ListOptions options;
     const auto kind = request.query.Get("kind");
     if (kind) {
@@ -105,15 +108,15 @@ class IdentityApi {
   }
 
   Result<Response> Get(const Request& request) {
-    WRIT_RETURN_IF_ERROR(RequireAdmin(request, access_, registry_));
     WRIT_ASSIGN_OR_RETURN(const Kind kind, identity::ParseKind(request.Param("kind")));
+    WRIT_RETURN_IF_ERROR(Admin(request, "identity:read", kind, request.Param("name")));
     WRIT_ASSIGN_OR_RETURN(const auto found, registry_.Get(kind, std::string(request.Param("name"))));
     return JsonResponse(200, identity::ToJson(found));
   }
 
   Result<Response> Update(const Request& request) {
-    WRIT_ASSIGN_OR_RETURN(const std::string author, RequireAdmin(request, access_, registry_));
     WRIT_ASSIGN_OR_RETURN(const Kind kind, identity::ParseKind(request.Param("kind")));
+    WRIT_ASSIGN_OR_RETURN(const std::string author, Admin(request, "identity:update", kind, request.Param("name")));
     WRIT_ASSIGN_OR_RETURN(const json::Value body, ParseJsonBody(request));
     WRIT_ASSIGN_OR_RETURN(const ChangeRequest change, SplitChangeRequest(body));
     WRIT_ASSIGN_OR_RETURN(const auto patch, identity::ParsePatch(kind, change.fields));
@@ -123,9 +126,10 @@ class IdentityApi {
   }
 
   Result<Response> Transition(const Request& request) {
-    WRIT_ASSIGN_OR_RETURN(const std::string author, RequireAdmin(request, access_, registry_));
     WRIT_ASSIGN_OR_RETURN(const Kind kind, identity::ParseKind(request.Param("kind")));
     WRIT_ASSIGN_OR_RETURN(const identity::State to, TransitionTarget(request.Param("transition")));
+    const std::string action = fmt::format("identity:{}", request.Param("transition"));
+    WRIT_ASSIGN_OR_RETURN(const std::string author, Admin(request, action, kind, request.Param("name")));
     WRIT_ASSIGN_OR_RETURN(const json::Value body, OptionalBody(request));
     WRIT_ASSIGN_OR_RETURN(const ChangeRequest change, SplitChangeRequest(body));
     if (!change.fields.as_object().empty() || change.expected_version) {
@@ -137,8 +141,8 @@ class IdentityApi {
   }
 
   Result<Response> History(const Request& request) {
-    WRIT_RETURN_IF_ERROR(RequireAdmin(request, access_, registry_));
     WRIT_ASSIGN_OR_RETURN(const Kind kind, identity::ParseKind(request.Param("kind")));
+    WRIT_RETURN_IF_ERROR(Admin(request, "identity:read", kind, request.Param("name")));
     WRIT_ASSIGN_OR_RETURN(const auto versions, registry_.History(kind, std::string(request.Param("name"))));
     json::Value items = json::Array{};
     for (const auto& version : versions) {
@@ -157,6 +161,14 @@ class IdentityApi {
   }
 
  private:
+  // The admin check for `action` on the identity `kind`/`name` (context `kind`, `name`). Returns the author.
+  Result<std::string> Admin(const Request& request, std::string_view action, Kind kind, std::string_view name) {
+    return AuthorizeAdmin(request, access_, registry_, {action, kResource, Target(kind, name)});
+  }
+  static json::Value Target(Kind kind, std::string_view name) {
+    return json::Object{{"kind", identity::KindName(kind)}, {"name", name}};
+  }
+
   Registry& registry_;
   const AdminAccess& access_;
 };

@@ -7,7 +7,10 @@
 //   POST   /v1/identities/{kind}/{name}/{transition}    suspend | resume | revoke | retire
 //                                                                (optional body {"reason"})
 //   GET    /v1/identities/{kind}/{name}/history         every version, oldest first
-// Every route requires an administrator (server/admin.h). Formats: docs/api.md.
+// Every route requires an administrator whom the admin policy set permits the action
+// (server/admin.h): `Writ::Action::"identity:create"`, `"identity:read"`, `"identity:update"`,
+// `"identity:suspend"`, `"identity:resume"`, `"identity:revoke"`, `"identity:retire"` on
+// `Writ::Admin::"identities"`, context {kind, name} (not for list). Formats: docs/identity.md.
 #pragma once
 #include "server/admin.h"
 #include "server/router.h"

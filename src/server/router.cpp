@@ -54,6 +54,8 @@ bool Responder::answered() const { return state_->answered.load(); }
 
 namespace {
 
+constexpr size_t kMaxSegments = 64;  // per route pattern
+
 // Splits "/a/b/c" into {"a","b","c"}; "/" gives {""}.
 std::vector<std::string_view> SplitPath(std::string_view path) {
   std::vector<std::string_view> segments;
@@ -102,6 +104,7 @@ void Router::AddRoute(std::string method, std::string_view pattern, Handler hand
                       RouteOptions options) {
   if (pattern.empty() || pattern.front() != '/') BadRoute(method, pattern, "pattern must start with `/`");
   auto route = std::make_unique<Route>();
+  if (SplitPath(pattern).size() > kMaxSegments) BadRoute(method, pattern, "too many segments");
   for (std::string_view segment : SplitPath(pattern)) {
     const bool is_param = !segment.empty() && segment.front() == '{';
     if (is_param) {
@@ -145,12 +148,14 @@ std::optional<Response> Router::Dispatch(Request& request, Completion later) con
 
   // Among routes whose pattern matches the path, the most specific wins: compare positions left
   // to right, a literal beating a parameter.
+  // Literal positions as bits, the first segment the most significant: a larger mask is more
+  // specific (patterns have at most kMaxSegments segments). No allocation per candidate route.
   const Route* best = nullptr;
-  std::vector<bool> best_literals;
+  uint64_t best_literals = 0;
   std::vector<std::string> allowed;
   for (const auto& route : routes_) {
     if (route->segments.size() != segments.size()) continue;
-    std::vector<bool> literals;
+    uint64_t literals = 0;
     bool matches = true;
     for (size_t index = 0; index < segments.size() && matches; ++index) {
       const auto& [text, is_param] = route->segments[index];
@@ -159,7 +164,7 @@ std::optional<Response> Router::Dispatch(Request& request, Completion later) con
       } else {
         matches = text == segments[index];
       }
-      literals.push_back(!is_param);
+      literals = literals << 1 | (is_param ? 0u : 1u);
     }
     if (!matches) continue;
     if (route->method != request.method) {
@@ -168,7 +173,7 @@ std::optional<Response> Router::Dispatch(Request& request, Completion later) con
     }
     if (best == nullptr || literals > best_literals) {
       best = route.get();
-      best_literals = std::move(literals);
+      best_literals = literals;
     }
   }
   if (best == nullptr) {

@@ -216,7 +216,9 @@ class TokenApi {
     std::string method;
     Result<token::IssuedToken> issued = Fail(Code::kInternal, "not issued");
     if (!issue.agent.empty()) {
-      WRIT_ASSIGN_OR_RETURN(const std::string author, RequireAdmin(request, access_, service_.registry()));
+      WRIT_ASSIGN_OR_RETURN(const std::string author,
+                            AuthorizeAdmin(request, access_, service_.registry(),
+                                           {"token:issue", "tokens", json::Object{{"agent", issue.agent}}}));
       method = "admin:" + author;
       issued = service_.issuer().Issue(issue);
     } else {
@@ -350,7 +352,9 @@ class TokenApi {
       return JsonResponse(200, body);
     }
     if (jti.empty() && agent.empty()) return Fail(Code::kInvalidArgument, "send `token`, `jti` or `agent`");
-    WRIT_ASSIGN_OR_RETURN(const std::string author, RequireAdmin(request, access_, service_.registry()));
+    WRIT_ASSIGN_OR_RETURN(const std::string author,
+                          AuthorizeAdmin(request, access_, service_.registry(),
+                                         {"token:revoke", "tokens", json::Object{{"jti", jti}, {"agent", agent}}}));
     if (!jti.empty()) {
       if (jti.size() > 128) return Fail(Code::kInvalidArgument, "`jti` is too long");
       // The token is unknown here: keep the revocation for the longest lifetime any token may have.
@@ -366,7 +370,7 @@ class TokenApi {
   }
 
   Result<Response> ListKeys(const Request& request) {
-    WRIT_RETURN_IF_ERROR(RequireAdmin(request, access_, service_.registry()));
+    WRIT_RETURN_IF_ERROR(AuthorizeAdmin(request, access_, service_.registry(), {"keys:read", "keys", json::Value()}));
     json::Value keys = json::Array{};
     for (const auto& key : service_.keys().Keys()) {
       json::Value item;
@@ -387,7 +391,8 @@ class TokenApi {
   }
 
   Result<Response> RotateKeys(const Request& request) {
-    WRIT_ASSIGN_OR_RETURN(const std::string author, RequireAdmin(request, access_, service_.registry()));
+    WRIT_ASSIGN_OR_RETURN(const std::string author,
+                          AuthorizeAdmin(request, access_, service_.registry(), {"keys:rotate", "keys", json::Value()}));
     WRIT_ASSIGN_OR_RETURN(const std::string kid, service_.keys().Rotate());
     log::Info("signing key rotated by an administrator", {{"by", author}, {"kid", kid}});
     json::Value body;

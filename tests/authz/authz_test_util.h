@@ -14,6 +14,11 @@
 
 namespace writ::authz::testing {
 
+// The uids most tests decide on.
+inline const cedar::EntityUid kBot{"Writ::Agent", "triage-bot"};
+inline const cedar::EntityUid kCall{"Writ::Action", "mcp:call"};
+inline const cedar::EntityUid kRead{"Writ::Tool", "github/read"};
+
 // The real identity store, with failure injection (LevelDB's error-injecting Env, in small).
 class FlakyIdentityStore final : public store::IdentityStore {
  public:

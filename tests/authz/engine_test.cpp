@@ -15,9 +15,9 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::World;
 
-const cedar::EntityUid kBot{"Writ::Agent", "triage-bot"};
-const cedar::EntityUid kCall{"Writ::Action", "mcp:call"};
-const cedar::EntityUid kRead{"Writ::Tool", "github/read"};
+using testing::kBot;
+using testing::kCall;
+using testing::kRead;
 const cedar::EntityUid kDelete{"Writ::Tool", "github/delete_repo"};
 
 constexpr std::string_view kAgentPolicies = R"(

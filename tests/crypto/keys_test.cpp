@@ -1,5 +1,10 @@
 #include "crypto/keys.h"
 
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "common/encoding.h"
@@ -69,6 +74,53 @@ TEST(EcdsaTest, DerAndP1363FormsBothVerify) {
   EXPECT_FALSE(key.public_key().Verify("msg", der, SignatureFormat::kRaw));
   auto raw = key.Sign("msg").value();
   EXPECT_FALSE(key.public_key().Verify("msg", raw, SignatureFormat::kDer));
+}
+
+// ES256 keys keep prepared OpenSSL contexts: many threads signing and verifying with one key at
+// once must each get a context of their own (ASan/TSan builds check the sharing).
+TEST(EcdsaTest, OneKeySignsAndVerifiesFromManyThreadsAtOnce) {
+  const auto key = PrivateKey::Generate(KeyAlgorithm::kEs256).value();
+  const PublicKey public_key = key.public_key();
+  std::atomic<int> good{0};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int thread_index = 0; thread_index < 8; ++thread_index) {
+    threads.emplace_back([&, thread_index] {
+      for (int round = 0; round < 25; ++round) {
+        const std::string message = "m" + std::to_string(thread_index) + "/" + std::to_string(round);
+        const auto signature = key.Sign(message);
+        if (signature && public_key.Verify(message, *signature)) ++good;
+        if (signature && public_key.Verify(message + "x", *signature)) ++wrong;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(good.load(), 8 * 25);
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+// Signatures whose integers are not minimal DER, negative, or wider than 32 bytes are refused in
+// DER form; P1363 with leading zero bytes converts to minimal DER and verifies.
+TEST(EcdsaTest, DerIsStrictAndP1363LeadingZerosAreMinimised) {
+  const auto key = PrivateKey::Generate(KeyAlgorithm::kEs256).value();
+  std::string der = key.Sign("msg", SignatureFormat::kDer).value();
+  ASSERT_TRUE(key.public_key().Verify("msg", der, SignatureFormat::kDer));
+  // Pad r with a redundant 0x00: same value, not DER.
+  std::string padded = der;
+  padded.insert(4, 1, '\0');
+  padded[3] = static_cast<char>(padded[3] + 1);
+  padded[1] = static_cast<char>(padded[1] + 1);
+  EXPECT_FALSE(key.public_key().Verify("msg", padded, SignatureFormat::kDer));
+  EXPECT_FALSE(key.public_key().Verify("msg", der + std::string(1, '\0'), SignatureFormat::kDer));  // trailing byte
+  EXPECT_FALSE(key.public_key().Verify("msg", der.substr(0, der.size() - 1), SignatureFormat::kDer));
+  EXPECT_FALSE(key.public_key().Verify("msg", "", SignatureFormat::kDer));
+  // Many signatures: some have r or s below 2^248 (leading zero byte in P1363); all verify.
+  for (int round = 0; round < 300; ++round) {
+    const std::string message = "round " + std::to_string(round);
+    const std::string raw = key.Sign(message).value();
+    ASSERT_EQ(raw.size(), 64u);
+    ASSERT_TRUE(key.public_key().Verify(message, raw)) << round;
+  }
 }
 
 TEST(Ed25519Test, DerFormIsRejected) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -345,6 +346,65 @@ TEST_F(AuthzenTest, TcpCallersNeedThePdpKeyOrAWritToken) {
                             Eval(Entity("user", "alice"), json::Object{{"name", "read"}}, Entity("record", "record-1")), bearer);
   ASSERT_TRUE(forged.has_value());
   EXPECT_EQ(forged->status, 401);
+}
+
+TEST_F(AuthzenTest, ShadowSetDisagreementsAreCountedAndAuditedWithoutChangingAnswers) {
+  const auto write_set = [&](const std::string& name, const std::string& policies) {
+    const auto dir = dir_.path() / name;
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "policies.cedar") << policies;
+    return dir.string();
+  };
+  const std::string active = write_set("active", R"(@id("read-all") permit (principal, action == Action::"read", resource);)");
+  const std::string candidate = write_set("candidate", R"(@id("read-all") permit (principal, action == Action::"read", resource);
+@id("no-bob") forbid (principal == user::"bob", action, resource);)");
+  const auto writ = [&](const std::string& arguments) {
+    return RunShell(std::string(WRIT_CLI_BINARY) + " " + arguments, writd_->socket());
+  };
+  ASSERT_EQ(writ("policy apply " + active + " --activate").exit_code, 0);
+  auto staged = writ("policy apply " + candidate + " --shadow --reason 'try no-bob'");
+  ASSERT_EQ(staged.exit_code, 0) << staged.output;
+  EXPECT_EQ(writ("policy apply " + candidate + " --shadow --activate").exit_code, 1);  // one or the other
+
+  auto [bob_status, bob] = Post("/access/v1/evaluation", Eval(Entity("user", "bob"), json::Object{{"name", "read"}},
+                                                              Entity("record", "record-1")));
+  EXPECT_EQ(bob_status, 200);
+  EXPECT_TRUE(DecisionIs(bob, true));  // the active set answers
+  auto [alice_status, alice] = Post("/access/v1/evaluation", Eval(Entity("user", "alice"), json::Object{{"name", "read"}},
+                                                                  Entity("record", "record-1")));
+  EXPECT_TRUE(DecisionIs(alice, true));
+
+  auto report = writ("-o json policy shadow-report");
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  const json::Value parsed = json::Parse(report.output).value();
+  EXPECT_EQ(parsed.Find("version")->as_int(), 2);
+  EXPECT_EQ(parsed.Find("active")->as_int(), 1);
+  EXPECT_EQ(parsed.Find("agreed")->as_int(), 1);
+  EXPECT_EQ(parsed.Find("disagreed")->as_int(), 1);
+  EXPECT_EQ(json::Serialize(*parsed.Find("recent")->as_array().at(0).Find("shadow")),
+            R"({"decision":"deny","policy_ids":["no-bob"]})");
+  auto table = writ("policy shadow-report");
+  EXPECT_NE(table.output.find("deny (no-bob)"), std::string::npos) << table.output;
+
+  auto events = writ("-o json audit query --kind decision --limit 1000");
+  ASSERT_EQ(events.exit_code, 0) << events.output;
+  const json::Value audited = json::Parse(events.output).value();
+  int with_shadow = 0;
+  for (const auto& event : audited.Find("items")->as_array()) {
+    const json::Value* details = event.Find("details");
+    const json::Value* shadow = details == nullptr ? nullptr : details->Find("shadow");
+    if (shadow == nullptr) continue;
+    ++with_shadow;
+    EXPECT_EQ(event.Find("decision")->as_string(), "allow");
+    EXPECT_EQ(shadow->Find("decision")->as_string(), "deny");
+  }
+  EXPECT_EQ(with_shadow, 1);
+
+  auto unstaged = writ("policy unstage --reason enough");
+  ASSERT_EQ(unstaged.exit_code, 0) << unstaged.output;
+  EXPECT_EQ(writ("policy unstage").exit_code, 1);  // nothing staged any more
+  EXPECT_NE(writ("policy shadow-report").output.find("no policy set version is staged"), std::string::npos);
+  EXPECT_EQ(writ("policy stage 99").exit_code, 1);
 }
 
 }  // namespace

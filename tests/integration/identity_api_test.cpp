@@ -1,6 +1,8 @@
 // End to end: a real writd, driven through the real `writ` CLI and raw HTTP on its Unix socket.
+#include <filesystem>
 #include <fstream>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "integration/writd_fixture.h"
@@ -123,6 +125,71 @@ TEST_F(IdentityApiTest, AcknowledgedWritesSurviveKillDashNine) {
   auto list = Writ("-o json identity list --limit 1000");
   ASSERT_EQ(list.exit_code, 0) << list.output;
   EXPECT_EQ(json::Parse(list.output)->Find("items")->as_array().size(), static_cast<size_t>(kAgents));
+}
+
+// The admin policy set in <data-dir>/admin.cedar governs identity, token and key administration.
+TEST(AdminPolicyEndToEndTest, ForbiddenActionsAreA403NamingThePolicyAndAreAudited) {
+  writ::TempDir dir;
+  const auto data = dir.path() / "data";
+  std::filesystem::create_directories(data);
+  std::filesystem::permissions(data, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
+  std::ofstream(data / "admin.cedar") << R"(@id("local-administrators")
+permit (principal in Writ::Group::"administrators", action, resource);
+@id("bob-may-not-revoke")
+forbid (principal == Writ::Human::"bob", action == Writ::Action::"identity:revoke", resource);
+@id("no-key-rotation")
+forbid (principal, action == Writ::Action::"keys:rotate", resource);
+@id("no-admin-issue")
+forbid (principal, action == Writ::Action::"token:issue", resource) when { context.agent == "bot" };
+)";
+  RunningWritd writd(data);
+  ASSERT_TRUE(writd.Start()) << "writd did not start";
+  const auto writ = [&](const std::string& arguments) {
+    return RunShell(std::string(WRIT_CLI_BINARY) + " " + arguments, writd.socket());
+  };
+  // Our uid maps to the human bob: bob may create and suspend, not revoke.
+  ASSERT_EQ(writ("identity create bob --kind human --uid " + std::to_string(::getuid())).exit_code, 0);
+  ASSERT_EQ(writ("identity create bot --owner bob").exit_code, 0);
+  ASSERT_EQ(writ("identity suspend bot").exit_code, 0);
+  auto revoke = writ("identity revoke bot --reason 'try'");
+  EXPECT_EQ(revoke.exit_code, 1);
+  EXPECT_THAT(revoke.output, HasSubstr("`bob-may-not-revoke`"));
+  auto client = writd.Client();
+  auto raw = client.Request("POST", "/v1/identities/agent/bot/revoke", json::Value(json::Object{}));
+  ASSERT_THAT(raw, IsOk());
+  EXPECT_EQ(raw->status, 403);
+  EXPECT_THAT(raw->body, HasSubstr("permission_denied"));
+  EXPECT_THAT(writ("-o json identity get bot").output, HasSubstr("\"suspended\""));  // unchanged
+
+  auto rotate = client.Request("POST", "/v1/keys/rotate", json::Value(json::Object{}));
+  ASSERT_THAT(rotate, IsOk());
+  EXPECT_EQ(rotate->status, 403);
+  EXPECT_THAT(rotate->body, HasSubstr("no-key-rotation"));
+  auto keys = client.Request("GET", "/v1/keys");
+  ASSERT_THAT(keys, IsOk());
+  EXPECT_EQ(keys->status, 200);  // reading keys is still allowed
+
+  auto issue = client.Request("POST", "/v1/token", json::Value(json::Object{{"agent", "bot"}}));
+  ASSERT_THAT(issue, IsOk());
+  EXPECT_EQ(issue->status, 403);
+  EXPECT_THAT(issue->body, HasSubstr("no-admin-issue"));
+  auto revoke_tokens = client.Request("POST", "/v1/revoke", json::Value(json::Object{{"agent", "bot"}}));
+  ASSERT_THAT(revoke_tokens, IsOk());
+  EXPECT_EQ(revoke_tokens->status, 200) << revoke_tokens->body;  // token:revoke is not forbidden
+
+  auto events = writ("-o json audit query --kind decision");
+  ASSERT_EQ(events.exit_code, 0) << events.output;
+  const json::Value parsed = json::Parse(events.output).value();
+  std::vector<std::string> denied;
+  for (const auto& event : parsed.Find("items")->as_array()) {
+    EXPECT_EQ(event.Find("decision")->as_string(), "deny");
+    EXPECT_EQ(event.Find("actor")->as_string(), R"(Writ::Human::"bob")");
+    denied.push_back(event.Find("action")->as_string() + " " + json::Serialize(*event.Find("policy_ids")));
+  }
+  EXPECT_THAT(denied, ::testing::UnorderedElementsAre(R"(Writ::Action::"identity:revoke" ["bob-may-not-revoke"])",
+                                             R"(Writ::Action::"identity:revoke" ["bob-may-not-revoke"])",
+                                             R"(Writ::Action::"keys:rotate" ["no-key-rotation"])",
+                                             R"(Writ::Action::"token:issue" ["no-admin-issue"])"));
 }
 
 TEST(CliWithoutDaemonTest, SaysWritdIsNotRunningInOneSentence) {

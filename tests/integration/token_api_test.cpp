@@ -243,6 +243,23 @@ TEST_F(TokenApiTest, WritTokenExchangeDelegatesFromTokenFiles) {
   EXPECT_EQ(self.exit_code, 1);
 }
 
+TEST_F(TokenApiTest, TokenInspectReadsTheArgumentWritTokenFileOrStdin) {
+  const std::string file = WriteFile("bot.jwt", IssueFor("bot", "--task from-file") + "\n");
+  auto from_env = RunShell("WRIT_TOKEN_FILE=" + file + " " + WRIT_CLI_BINARY + " token inspect", writd_->socket());
+  EXPECT_EQ(from_env.exit_code, 0) << from_env.output;
+  EXPECT_THAT(from_env.output, HasSubstr("from-file"));
+  auto from_stdin = RunShell(std::string(WRIT_CLI_BINARY) + " token inspect - < " + file, writd_->socket());
+  EXPECT_THAT(from_stdin.output, HasSubstr("active: yes"));
+  auto nothing = RunShell("env -u WRIT_TOKEN_FILE " + std::string(WRIT_CLI_BINARY) + " token inspect < /dev/null",
+                          writd_->socket());
+  EXPECT_EQ(nothing.exit_code, 2);
+  EXPECT_THAT(nothing.output, HasSubstr("no token on stdin"));
+  auto missing = RunShell("WRIT_TOKEN_FILE=" + dir_.file("gone.jwt") + " " + WRIT_CLI_BINARY + " token inspect",
+                          writd_->socket());
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.output, HasSubstr("cannot read token file"));
+}
+
 // A DPoP proof for POST /v1/token signed by `key`, with a `nonce` claim unless `nonce` is empty.
 std::string TokenEndpointProof(const crypto::PrivateKey& key, const std::string& jti, const std::string& nonce = "") {
   json::Value header;

@@ -1,0 +1,808 @@
+// The one translation unit of the gateway that includes Beast and Asio. One I/O thread runs every
+// connection as a coroutine; blocking DecisionClient / AgentAuthenticator calls run on thread
+// pools (one for decisions, one for approval waits) so a slow writd or a call held for approval
+// never stalls the other connections.
+#include "gateway/http_proxy.h"
+
+#include <atomic>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "gateway/interceptor.h"
+
+namespace writ::gateway {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using ClientRequest = bhttp::request<bhttp::string_body>;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr size_t kMaxHeaderBytes = 16 << 10;
+constexpr size_t kReadChunk = 16 << 10;
+constexpr size_t kMaxJsonDepth = 128;
+constexpr size_t kMaxSessionIdBytes = 256;
+constexpr size_t kMaxIdleUpstreams = 32;
+// Node's default keepAliveTimeout is 5 s: reuse a connection only well within it.
+constexpr std::chrono::milliseconds kUpstreamIdleReuse{2'000};
+constexpr std::string_view kSessionHeader = "MCP-Session-Id";
+constexpr std::string_view kVersionHeader = "MCP-Protocol-Version";
+
+struct HostPort {
+  std::string host;  // without brackets
+  uint16_t port = 0;
+};
+
+Result<HostPort> ParseHostPort(std::string_view text, std::string_view what) {
+  HostPort out;
+  size_t colon = std::string_view::npos;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos) return Fail(Code::kInvalidArgument, fmt::format("{}: unclosed `[`", what));
+    out.host = std::string(text.substr(1, close - 1));
+    if (close + 1 < text.size() && text[close + 1] == ':') colon = close + 1;
+  } else {
+    colon = text.rfind(':');
+    out.host = std::string(text.substr(0, colon));
+  }
+  if (out.host.empty() || colon == std::string_view::npos) {
+    return Fail(Code::kInvalidArgument, fmt::format("{}: expected host:port, got `{}`", what, text.substr(0, 200)));
+  }
+  const std::string_view port = text.substr(colon + 1);
+  unsigned value = 0;
+  if (port.empty() || port.size() > 5) return Fail(Code::kInvalidArgument, fmt::format("{}: bad port", what));
+  for (const char c : port) {
+    if (c < '0' || c > '9') return Fail(Code::kInvalidArgument, fmt::format("{}: bad port `{}`", what, port));
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return Fail(Code::kInvalidArgument, fmt::format("{}: port {} is out of range", what, value));
+  out.port = static_cast<uint16_t>(value);
+  return out;
+}
+
+struct Upstream {
+  HostPort address;
+  std::string host_header;  // as sent upstream
+  std::string path;         // the MCP endpoint, also served by the proxy
+};
+
+Result<Upstream> ParseUpstream(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return Fail(Code::kInvalidArgument, "--upstream must be an http:// URL (e.g. http://127.0.0.1:3001/mcp)");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  const size_t slash = rest.find('/');
+  const std::string_view authority = rest.substr(0, slash);
+  Upstream upstream;
+  upstream.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (upstream.path.find_first_of("?# \r\n") != std::string::npos) {
+    return Fail(Code::kInvalidArgument, "--upstream: the path may not carry a query, a fragment or spaces");
+  }
+  if (authority.find('@') != std::string_view::npos) return Fail(Code::kInvalidArgument, "--upstream: no user info");
+  const bool has_port = !authority.empty() && authority.back() != ']' && authority.find(':') != std::string_view::npos;
+  WRIT_ASSIGN_OR_RETURN(upstream.address,
+                        ParseHostPort(has_port ? std::string(authority) : std::string(authority) + ":80", "--upstream"));
+  upstream.host_header = std::string(authority);
+  return upstream;
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  if (!host.empty() && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+}
+
+// The host of an HTTP Host header or origin authority, without port and brackets kept for IPv6.
+std::string_view HostOf(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    return close == std::string_view::npos ? authority : authority.substr(0, close + 1);
+  }
+  return authority.substr(0, authority.find(':'));
+}
+
+std::string_view Field(const ClientRequest& request, std::string_view name) {
+  const auto found = request.find(beast::string_view(name.data(), name.size()));
+  if (found == request.end()) return {};
+  return {found->value().data(), found->value().size()};
+}
+
+bool IsVisibleAscii(std::string_view text) {
+  for (const char c : text) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (size_t index = 0; index < prefix.size(); ++index) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(text[index]) != lower(prefix[index])) return false;
+  }
+  return true;
+}
+
+// Runs blocking `work` on `pool` and resumes the calling coroutine on its own executor.
+template <class Work>
+awaitable<std::invoke_result_t<Work&>> Offload(asio::thread_pool& pool, Work work) {
+  using Value = std::invoke_result_t<Work&>;
+  co_return co_await asio::co_spawn(
+      pool.get_executor(), [work = std::move(work)]() mutable -> awaitable<Value> { co_return work(); }, use_awaitable);
+}
+
+// The response the proxy expects on one POST's answer, to intercept it.
+struct Expected {
+  enum class Kind : uint8_t { kNone, kCall, kList };
+  Kind kind = Kind::kNone;
+  json::Value id;
+  ToolCall call;
+  SteadyClock::time_point forwarded;
+  bool answered = false;
+};
+
+struct SessionOwner {
+  std::string agent;
+  uint64_t sequence = 0;
+};
+
+}  // namespace
+
+class HttpProxy::Impl {
+ public:
+  Impl(HttpProxyOptions options, Upstream upstream)
+      : options_(std::move(options)),
+        upstream_(std::move(upstream)),
+        interceptor_({.server_name = options_.server_name,
+                      .decisions = options_.decisions,
+                      .max_argument_bytes = options_.max_argument_bytes,
+                      .approval_timeout = options_.approval_timeout,
+                      .approval_poll = options_.approval_poll}),
+        decision_pool_(std::max<size_t>(options_.decision_threads, 1)),
+        approval_pool_(std::max<size_t>(options_.approval_threads, 1)) {}
+
+  Result<void> Bind(const HostPort& listen);
+  void Run() {
+    asio::co_spawn(ioc_, AcceptLoop(), asio::detached);
+    io_thread_ = std::thread([this] { ioc_.run(); });
+  }
+  void Stop();
+
+  const std::string& url() const { return url_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  awaitable<void> AcceptLoop();
+  awaitable<void> Serve(tcp::socket socket);
+  awaitable<bool> Handle(beast::tcp_stream& client, const ClientRequest& request);
+  awaitable<bool> HandlePost(beast::tcp_stream& client, const ClientRequest& request, const std::string& agent);
+  awaitable<bool> Relay(beast::tcp_stream& client, const ClientRequest& request, const std::string& agent,
+                        std::string body, Expected expected);
+  awaitable<bool> RelaySse(beast::tcp_stream& client, const ClientRequest& request, beast::tcp_stream& upstream,
+                           beast::flat_buffer& buffer, bhttp::response_parser<bhttp::buffer_body>& parser,
+                           const std::string& agent, Expected& expected, std::string_view session);
+  // The JSON-RPC message `data` as the client may see it: nullopt = relay it unchanged.
+  awaitable<std::optional<std::string>> Screen(std::string_view data, const std::string& agent, Expected& expected);
+  awaitable<std::string> ScreenEvent(std::string event, const std::string& agent, Expected& expected);
+  awaitable<bool> Send(beast::tcp_stream& client, const ClientRequest& request, unsigned status, std::string body,
+                       std::string_view content_type = "application/json",
+                       std::vector<std::pair<std::string, std::string>> headers = {});
+  awaitable<bool> SendError(beast::tcp_stream& client, const ClientRequest& request, unsigned status,
+                            const json::Value& id, int code, std::string message,
+                            std::vector<std::pair<std::string, std::string>> headers = {}) {
+    co_return co_await Send(client, request, status, JsonRpcError(id, code, std::move(message)), "application/json",
+                            std::move(headers));
+  }
+  void FailExpected(Expected& expected);
+  // Idle upstream connections, touched only on the I/O thread (so without a lock).
+  std::unique_ptr<beast::tcp_stream> TakeIdleUpstream();
+  void KeepIdleUpstream(std::unique_ptr<beast::tcp_stream> upstream, bool keep_alive, const beast::flat_buffer& buffer);
+
+  bool HostAllowed(std::string_view host) const;
+  bool OriginAllowed(std::string_view origin) const;
+  // The agent owning `session`, or nullopt when the proxy does not know it.
+  std::optional<std::string> SessionAgent(std::string_view session);
+  void RememberSession(std::string_view session, const std::string& agent);
+  void ForgetSession(std::string_view session);
+
+  const HttpProxyOptions options_;
+  const Upstream upstream_;
+  const Interceptor interceptor_;
+  HostPort listen_;
+  std::string url_;
+  uint16_t port_ = 0;
+  std::vector<tcp::endpoint> upstream_endpoints_;
+  std::atomic<bool> stopping_{false};
+
+  asio::thread_pool decision_pool_;
+  asio::thread_pool approval_pool_;
+  asio::io_context ioc_{1};
+  std::optional<tcp::acceptor> acceptor_;
+  std::thread io_thread_;
+
+  struct IdleUpstream {
+    std::unique_ptr<beast::tcp_stream> stream;
+    SteadyClock::time_point since;
+  };
+  std::vector<IdleUpstream> idle_upstreams_;
+
+  std::mutex sessions_mu_;
+  std::unordered_map<std::string, SessionOwner> sessions_;
+  uint64_t session_sequence_ = 0;
+};
+
+Result<void> HttpProxy::Impl::Bind(const HostPort& listen) {
+  listen_ = listen;
+  beast::error_code error;
+  const auto address = asio::ip::make_address(listen.host == "localhost" ? "127.0.0.1" : listen.host, error);
+  if (error) return Fail(Code::kInvalidArgument, fmt::format("--listen: `{}` is not an IP address", listen.host));
+  tcp::resolver resolver(ioc_);
+  const auto found = resolver.resolve(upstream_.address.host, std::to_string(upstream_.address.port), error);
+  if (error) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("--upstream: cannot resolve `{}`: {}", upstream_.address.host, error.message()));
+  }
+  for (const auto& entry : found) upstream_endpoints_.push_back(entry.endpoint());
+  acceptor_.emplace(ioc_);
+  const tcp::endpoint endpoint(address, listen.port);
+  acceptor_->open(endpoint.protocol(), error);
+  if (!error) acceptor_->set_option(asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor_->bind(endpoint, error);
+  if (!error) acceptor_->listen(asio::socket_base::max_listen_connections, error);
+  if (error) {
+    return Fail(Code::kUnavailable, fmt::format("cannot listen on {}:{}: {}", listen.host, listen.port, error.message()));
+  }
+  port_ = acceptor_->local_endpoint().port();
+  const bool v6 = listen.host.find(':') != std::string::npos;
+  url_ = fmt::format("http://{}{}{}:{}{}", v6 ? "[" : "", listen.host, v6 ? "]" : "", port_, upstream_.path);
+  return {};
+}
+
+void HttpProxy::Impl::Stop() {
+  if (stopping_.exchange(true)) return;
+  asio::post(ioc_, [this] {
+    beast::error_code ignored;
+    if (acceptor_) acceptor_->close(ignored);
+  });
+  ioc_.stop();
+  if (io_thread_.joinable()) io_thread_.join();
+  // Approval waits see stopping_ within one poll; then nothing posts to ioc_ any more.
+  approval_pool_.join();
+  decision_pool_.join();
+}
+
+awaitable<void> HttpProxy::Impl::AcceptLoop() {
+  while (!stopping_) {
+    beast::error_code error;
+    tcp::socket socket = co_await acceptor_->async_accept(asio::redirect_error(use_awaitable, error));
+    if (error) {
+      if (stopping_ || !acceptor_->is_open()) co_return;
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), error);
+    asio::co_spawn(ioc_, Serve(std::move(socket)), asio::detached);
+  }
+}
+
+awaitable<void> HttpProxy::Impl::Serve(tcp::socket socket) {
+  beast::tcp_stream client(std::move(socket));
+  beast::flat_buffer buffer;
+  while (!stopping_) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(kMaxHeaderBytes);
+    parser.body_limit(options_.max_message_bytes);
+    client.expires_after(options_.idle_timeout);
+    beast::error_code error;
+    co_await bhttp::async_read(client, buffer, parser, asio::redirect_error(use_awaitable, error));
+    if (error == bhttp::error::body_limit || error == bhttp::error::header_limit) {
+      // Built before the co_await: g++ 12 destroys temporaries of a conditional in co_await arguments twice.
+      const bool body = error == bhttp::error::body_limit;
+      std::string message = body ? fmt::format("writ: message exceeds the limit of {} bytes; not forwarded",
+                                                options_.max_message_bytes)
+                                 : fmt::format("writ: request headers exceed {} bytes", kMaxHeaderBytes);
+      ClientRequest closing;
+      closing.keep_alive(false);
+      co_await SendError(client, closing, body ? 413 : 431, json::Value(), kJsonRpcInvalidRequest, std::move(message));
+      break;
+    }
+    if (error) break;
+    client.expires_never();
+    if (!co_await Handle(client, parser.get())) break;
+  }
+  beast::error_code ignored;
+  client.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+bool HttpProxy::Impl::HostAllowed(std::string_view host) const {
+  const std::string_view name = HostOf(host);
+  if (IsLoopbackHost(name)) return true;
+  const bool v6 = listen_.host.find(':') != std::string::npos;
+  return v6 ? name == fmt::format("[{}]", listen_.host) : name == listen_.host;
+}
+
+bool HttpProxy::Impl::OriginAllowed(std::string_view origin) const {
+  for (const std::string& allowed : options_.allowed_origins) {
+    if (origin == allowed) return true;
+  }
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (origin.substr(0, scheme.size()) == scheme) {
+      const std::string_view authority = origin.substr(scheme.size());
+      return authority.find('/') == std::string_view::npos && IsLoopbackHost(HostOf(authority));
+    }
+  }
+  return false;  // "null" (sandboxed frames, file:) and anything else
+}
+
+std::optional<std::string> HttpProxy::Impl::SessionAgent(std::string_view session) {
+  std::lock_guard lock(sessions_mu_);
+  const auto found = sessions_.find(std::string(session));
+  if (found == sessions_.end()) return std::nullopt;
+  return found->second.agent;
+}
+
+void HttpProxy::Impl::RememberSession(std::string_view session, const std::string& agent) {
+  std::lock_guard lock(sessions_mu_);
+  if (sessions_.find(std::string(session)) != sessions_.end()) return;  // the owner never changes
+  if (sessions_.size() >= options_.max_sessions) {
+    auto oldest = sessions_.begin();
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (it->second.sequence < oldest->second.sequence) oldest = it;
+    }
+    sessions_.erase(oldest);
+  }
+  sessions_.emplace(std::string(session), SessionOwner{agent, ++session_sequence_});
+}
+
+void HttpProxy::Impl::ForgetSession(std::string_view session) {
+  std::lock_guard lock(sessions_mu_);
+  sessions_.erase(std::string(session));
+}
+
+awaitable<bool> HttpProxy::Impl::Send(beast::tcp_stream& client, const ClientRequest& request, unsigned status,
+                                      std::string body, std::string_view content_type,
+                                      std::vector<std::pair<std::string, std::string>> headers) {
+  bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(status), request.version() == 10 ? 10u : 11u};
+  response.set(bhttp::field::server, "writ-mcp");
+  if (!body.empty()) response.set(bhttp::field::content_type, beast::string_view(content_type.data(), content_type.size()));
+  for (auto& [name, value] : headers) response.set(name, value);
+  response.body() = std::move(body);
+  response.keep_alive(request.keep_alive() && !stopping_);
+  response.prepare_payload();
+  beast::error_code error;
+  client.expires_after(options_.idle_timeout);
+  co_await bhttp::async_write(client, response, asio::redirect_error(use_awaitable, error));
+  client.expires_never();
+  co_return !error && response.keep_alive();
+}
+
+awaitable<bool> HttpProxy::Impl::Handle(beast::tcp_stream& client, const ClientRequest& request) {
+  const std::string_view target(request.target().data(), request.target().size());
+  if (target.substr(0, target.find('?')) != upstream_.path) {
+    co_return co_await SendError(client, request, 404, json::Value(), kJsonRpcInvalidRequest,
+                                 fmt::format("writ: the MCP endpoint is {}", upstream_.path));
+  }
+  const std::string_view host = Field(request, "Host");
+  if (!HostAllowed(host)) {
+    co_return co_await SendError(client, request, 403, json::Value(), kJsonRpcInvalidRequest,
+                                 "writ: Host must name this proxy (a loopback host or the listen address)");
+  }
+  if (request.find(bhttp::field::origin) != request.end() && !OriginAllowed(Field(request, "Origin"))) {
+    log::Warn("mcp http request from a foreign Origin refused", {{"origin", std::string(Field(request, "Origin").substr(0, 200))}});
+    co_return co_await SendError(client, request, 403, json::Value(), kJsonRpcInvalidRequest,
+                                 "writ: requests from this Origin are not accepted");
+  }
+  const bhttp::verb method = request.method();
+  if (method != bhttp::verb::post && method != bhttp::verb::get && method != bhttp::verb::delete_) {
+    std::vector<std::pair<std::string, std::string>> allow;
+    allow.emplace_back("Allow", "GET, POST, DELETE");
+    co_return co_await SendError(client, request, 405, json::Value(), kJsonRpcInvalidRequest,
+                                 "writ: the MCP endpoint takes POST, GET and DELETE", std::move(allow));
+  }
+
+  const size_t dpop_headers = request.count("DPoP");
+  const std::string htu = fmt::format("http://{}{}", host, upstream_.path);
+  const std::string_view method_name(request.method_string().data(), request.method_string().size());
+  auto who = co_await Offload(decision_pool_, [&] {
+    return options_.authenticator->Authenticate({.authorization = Field(request, "Authorization"),
+                                                 .dpop = Field(request, "DPoP"),
+                                                 .dpop_headers = dpop_headers,
+                                                 .method = method_name,
+                                                 .url = htu});
+  });
+  if (!who) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (who.error().status == 401) headers.emplace_back("WWW-Authenticate", AuthChallenge(who.error()));
+    co_return co_await SendError(client, request, static_cast<unsigned>(who.error().status), json::Value(),
+                                 who.error().status == 401 ? kJsonRpcInvalidRequest : kJsonRpcInternalError,
+                                 fmt::format("writ: {}", who.error().description), std::move(headers));
+  }
+
+  const std::string_view session = Field(request, kSessionHeader);
+  if (!session.empty()) {
+    if (session.size() > kMaxSessionIdBytes || !IsVisibleAscii(session)) {
+      co_return co_await SendError(client, request, 400, json::Value(), kJsonRpcInvalidRequest,
+                                   "writ: malformed MCP-Session-Id");
+    }
+    const auto owner = SessionAgent(session);
+    if (!owner) {
+      co_return co_await SendError(client, request, 404, json::Value(), kJsonRpcInvalidRequest,
+                                   "writ: unknown MCP session; initialize a new one");
+    }
+    if (*owner != who->agent) {
+      log::Warn("mcp http session used by another agent: refused", {{"agent", who->agent}, {"owner", *owner}});
+      co_return co_await SendError(client, request, 403, json::Value(), kJsonRpcInvalidRequest,
+                                   "writ: this MCP session belongs to another agent");
+    }
+  }
+  if (method == bhttp::verb::post) co_return co_await HandlePost(client, request, who->agent);
+  // Named, not temporaries: g++ 12 destroys some temporaries in co_await arguments twice.
+  std::string no_body;
+  Expected nothing_expected;
+  co_return co_await Relay(client, request, who->agent, std::move(no_body), std::move(nothing_expected));
+}
+
+awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const ClientRequest& request,
+                                            const std::string& agent) {
+  if (!StartsWithIgnoreCase(Field(request, "Content-Type"), "application/json")) {
+    co_return co_await SendError(client, request, 415, json::Value(), kJsonRpcInvalidRequest,
+                                 "writ: a POST body must be application/json");
+  }
+  auto parsed = json::Parse(request.body(), {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
+  if (!parsed) {
+    co_return co_await SendError(client, request, 400, json::Value(), kJsonRpcParseError,
+                                 fmt::format("writ: parse error: {}", parsed.error().message));
+  }
+  const json::Value& message = *parsed;
+  if (!message.is_object()) {
+    co_return co_await SendError(client, request, 400, json::Value(), kJsonRpcInvalidRequest,
+                                 "writ: a POST body must be one JSON-RPC object (batches are not part of MCP 2025-11-25)");
+  }
+  Expected expected;
+  const json::Value* method = message.Find("method");
+  const json::Value* id = message.Find("id");
+  if (method != nullptr && method->is_string() && id != nullptr) {
+    expected.id = *id;
+    if (method->as_string() == "tools/list") expected.kind = Expected::Kind::kList;
+    if (method->as_string() == "tools/call") {
+      CallCheck check = co_await Offload(decision_pool_, [&] { return interceptor_.CheckCall(agent, message, *id); });
+      if (check.next == CallCheck::Next::kAwaitApproval) {
+        auto waited = co_await Offload(approval_pool_, [&] {
+          return interceptor_.AwaitApproval(std::move(check), *id, [this] { return stopping_.load(); });
+        });
+        if (!waited) co_return false;  // stopping
+        check = std::move(*waited);
+      }
+      if (check.next != CallCheck::Next::kForward) co_return co_await Send(client, request, 200, std::move(check.reply));
+      expected.kind = Expected::Kind::kCall;
+      expected.call = std::move(check.call);
+    }
+  }
+  co_return co_await Relay(client, request, agent, request.body(), std::move(expected));
+}
+
+std::unique_ptr<beast::tcp_stream> HttpProxy::Impl::TakeIdleUpstream() {
+  while (!idle_upstreams_.empty()) {
+    IdleUpstream idle = std::move(idle_upstreams_.back());
+    idle_upstreams_.pop_back();
+    if (SteadyClock::now() - idle.since < kUpstreamIdleReuse) return std::move(idle.stream);
+  }
+  return nullptr;
+}
+
+void HttpProxy::Impl::KeepIdleUpstream(std::unique_ptr<beast::tcp_stream> upstream, bool keep_alive,
+                                       const beast::flat_buffer& buffer) {
+  // Bytes past the answer would belong to no request: such a connection is not reused.
+  if (!keep_alive || buffer.size() != 0 || stopping_ || idle_upstreams_.size() >= kMaxIdleUpstreams) return;
+  upstream->expires_never();
+  idle_upstreams_.push_back({std::move(upstream), SteadyClock::now()});
+}
+
+void HttpProxy::Impl::FailExpected(Expected& expected) {
+  if (expected.kind != Expected::Kind::kCall || expected.answered) return;
+  expected.answered = true;
+  interceptor_.FailCall(expected.call, expected.forwarded);  // best effort and quick: not worth a hop
+}
+
+awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRequest& request,
+                                       const std::string& agent, std::string body, Expected expected) {
+  bhttp::request<bhttp::string_body> out{request.method(), upstream_.path, 11};
+  out.set(bhttp::field::host, upstream_.host_header);
+  out.set(bhttp::field::user_agent, "writ-mcp");
+  for (const std::string_view name : {std::string_view("Accept"), std::string_view("Content-Type"), kSessionHeader,
+                                      kVersionHeader, std::string_view("Last-Event-ID")}) {
+    const std::string_view value = Field(request, name);
+    if (!value.empty()) out.set(beast::string_view(name.data(), name.size()), beast::string_view(value.data(), value.size()));
+  }
+  out.body() = std::move(body);
+  out.keep_alive(true);
+  out.prepare_payload();
+  const json::Value& reply_id = expected.id;
+
+  // A kept-alive connection from an earlier answer when there is one. If it fails before any
+  // answer byte (the server closed it while idle), the request goes once more on a new connection:
+  // a server that closed an idle connection has not read the request.
+  std::unique_ptr<beast::tcp_stream> upstream = TakeIdleUpstream();
+  bool reused = upstream != nullptr;
+  beast::error_code error;
+  beast::flat_buffer buffer;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> parsing;
+  while (true) {
+    error = {};
+    if (!upstream) {
+      upstream = std::make_unique<beast::tcp_stream>(ioc_);
+      upstream->expires_after(options_.upstream_connect_timeout);
+      co_await upstream->async_connect(upstream_endpoints_, asio::redirect_error(use_awaitable, error));
+      beast::error_code ignored;
+      if (!error) upstream->socket().set_option(tcp::no_delay(true), ignored);
+    }
+    if (!error) {
+      upstream->expires_after(options_.upstream_answer_timeout);
+      co_await bhttp::async_write(*upstream, out, asio::redirect_error(use_awaitable, error));
+    }
+    buffer.clear();
+    parsing.emplace();
+    parsing->header_limit(kMaxHeaderBytes);
+    parsing->body_limit(std::numeric_limits<std::uint64_t>::max());  // bounded per message below
+    expected.forwarded = SteadyClock::now();
+    if (!error) {
+      co_await bhttp::async_read_header(*upstream, buffer, *parsing, asio::redirect_error(use_awaitable, error));
+    }
+    if (!error || !reused) break;
+    upstream.reset();
+    reused = false;
+  }
+  auto& parser = *parsing;
+  if (error) {
+    log::Warn("mcp upstream unreachable", {{"upstream", upstream_.host_header}, {"error", error.message()}});
+    FailExpected(expected);
+    co_return co_await SendError(client, request, 502, reply_id, kJsonRpcInternalError,
+                                 fmt::format("writ: the MCP server `{}` at http://{}{} cannot be reached: {}",
+                                             options_.server_name, upstream_.host_header, upstream_.path,
+                                             error.message()));
+  }
+  const auto& head = parser.get();
+  const unsigned status = head.result_int();
+  const std::string session(Field(request, kSessionHeader));
+  std::string answered_session;
+  if (const auto found = head.find(beast::string_view(kSessionHeader.data(), kSessionHeader.size()));
+      found != head.end()) {
+    answered_session.assign(found->value().data(), found->value().size());
+    if (answered_session.size() > kMaxSessionIdBytes || !IsVisibleAscii(answered_session)) answered_session.clear();
+  }
+  if (!answered_session.empty() && session.empty() && status / 100 == 2) RememberSession(answered_session, agent);
+  if (!session.empty() && (status == 404 || (request.method() == bhttp::verb::delete_ && status / 100 == 2))) {
+    ForgetSession(session);
+  }
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!answered_session.empty()) headers.emplace_back(std::string(kSessionHeader), answered_session);
+  const beast::string_view type_field = head[bhttp::field::content_type];
+  const std::string content_type(type_field.data(), type_field.size());
+
+  if (status == 200 && StartsWithIgnoreCase(content_type, "text/event-stream")) {
+    const bool keep = co_await RelaySse(client, request, *upstream, buffer, parser, agent, expected,
+                                        answered_session.empty() ? std::string_view(session) : answered_session);
+    FailExpected(expected);
+    if (parser.is_done()) KeepIdleUpstream(std::move(upstream), parser.get().keep_alive(), buffer);
+    co_return keep;
+  }
+  // Anything else is read whole (bounded), screened when it is JSON, and relayed.
+  std::string answer;
+  std::vector<char> chunk(kReadChunk);
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    co_await bhttp::async_read(*upstream, buffer, parser, asio::redirect_error(use_awaitable, error));
+    if (error == bhttp::error::need_buffer) error = {};
+    if (error) break;
+    answer.append(chunk.data(), chunk.size() - parser.get().body().size);
+    if (answer.size() > options_.max_message_bytes) break;
+  }
+  if (error || answer.size() > options_.max_message_bytes) {
+    FailExpected(expected);
+    std::string message = answer.size() > options_.max_message_bytes
+                              ? fmt::format("writ: the answer of MCP server `{}` exceeds the limit of {} bytes",
+                                            options_.server_name, options_.max_message_bytes)
+                              : fmt::format("writ: the MCP server `{}` broke off its answer: {}", options_.server_name,
+                                            error.message());
+    co_return co_await SendError(client, request, 502, reply_id, kJsonRpcInternalError, std::move(message));
+  }
+  if (parser.is_done()) KeepIdleUpstream(std::move(upstream), parser.get().keep_alive(), buffer);
+  if (StartsWithIgnoreCase(content_type, "application/json") && !answer.empty()) {
+    if (auto screened = co_await Screen(answer, agent, expected)) answer = std::move(*screened);
+  }
+  FailExpected(expected);
+  co_return co_await Send(client, request, status, std::move(answer), content_type, std::move(headers));
+}
+
+awaitable<bool> HttpProxy::Impl::RelaySse(beast::tcp_stream& client, const ClientRequest& request,
+                                          beast::tcp_stream& upstream, beast::flat_buffer& buffer,
+                                          bhttp::response_parser<bhttp::buffer_body>& parser,
+                                          const std::string& agent, Expected& expected, std::string_view session) {
+  bhttp::response<bhttp::empty_body> head{bhttp::status::ok, request.version() == 10 ? 10u : 11u};
+  head.set(bhttp::field::server, "writ-mcp");
+  head.set(bhttp::field::content_type, "text/event-stream");
+  head.set(bhttp::field::cache_control, "no-cache");
+  if (!session.empty()) head.set(beast::string_view(kSessionHeader.data(), kSessionHeader.size()),
+                                 beast::string_view(session.data(), session.size()));
+  head.chunked(true);
+  head.keep_alive(request.keep_alive());
+  bhttp::response_serializer<bhttp::empty_body> serializer(head);
+  beast::error_code error;
+  client.expires_after(options_.idle_timeout);
+  co_await bhttp::async_write_header(client, serializer, asio::redirect_error(use_awaitable, error));
+  if (error) co_return false;
+  upstream.expires_never();  // a stream may stay quiet for long; the client's disconnect ends it
+  // The client sends nothing while it reads this answer, so its socket turning readable means it
+  // hung up: close the upstream stream then, rather than at the next event (which may never come).
+  auto relaying = std::make_shared<bool>(true);
+  asio::co_spawn(
+      ioc_,
+      [&client, &upstream, relaying]() -> awaitable<void> {
+        beast::error_code ignored;
+        co_await client.socket().async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ignored));
+        if (*relaying) upstream.socket().close(ignored);
+      },
+      asio::detached);
+  struct StopWatching {
+    beast::tcp_stream& client;
+    std::shared_ptr<bool> relaying;
+    ~StopWatching() {
+      *relaying = false;
+      beast::error_code ignored;
+      client.socket().cancel(ignored);
+    }
+  } stop_watching{client, relaying};
+  std::string pending;
+  std::vector<char> chunk(kReadChunk);
+  bool upstream_ok = true;
+  while (!parser.is_done() && !stopping_) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    co_await bhttp::async_read_some(upstream, buffer, parser, asio::redirect_error(use_awaitable, error));
+    if (error == bhttp::error::need_buffer) error = {};
+    if (error) {
+      upstream_ok = false;
+      break;
+    }
+    pending.append(chunk.data(), chunk.size() - parser.get().body().size);
+    std::string out;
+    while (true) {
+      size_t end = pending.find("\n\n");
+      size_t separator = 2;
+      if (const size_t crlf = pending.find("\r\n\r\n"); crlf != std::string::npos && crlf < end) {
+        end = crlf;
+        separator = 4;
+      }
+      if (end == std::string::npos) break;
+      std::string event = pending.substr(0, end);
+      pending.erase(0, end + separator);
+      out += co_await ScreenEvent(std::move(event), agent, expected);
+      out += "\n\n";
+    }
+    if (pending.size() > options_.max_message_bytes) {
+      log::Warn("mcp upstream SSE event too large: stream ended", {{"server", options_.server_name}});
+      upstream_ok = false;
+      break;
+    }
+    if (out.empty()) continue;
+    client.expires_after(options_.idle_timeout);
+    co_await asio::async_write(client, bhttp::make_chunk(asio::buffer(out)), asio::redirect_error(use_awaitable, error));
+    if (error) co_return false;  // the client is gone: dropping `upstream` closes the stream
+  }
+  if (!upstream_ok || stopping_) co_return false;  // cut the chunked answer short: the client sees a broken stream
+  client.expires_after(options_.idle_timeout);
+  co_await asio::async_write(client, bhttp::make_chunk_last(), asio::redirect_error(use_awaitable, error));
+  client.expires_never();
+  co_return !error && request.keep_alive() && !stopping_;
+}
+
+awaitable<std::string> HttpProxy::Impl::ScreenEvent(std::string event, const std::string& agent, Expected& expected) {
+  std::string data;
+  bool has_data = false;
+  std::string kept;  // the event's other lines (id, event, retry, comments), in order
+  size_t start = 0;
+  while (start <= event.size()) {
+    size_t end = event.find('\n', start);
+    if (end == std::string::npos) end = event.size();
+    std::string_view line(event.data() + start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.substr(0, 5) == "data:") {
+      std::string_view value = line.substr(5);
+      if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      if (has_data) data += '\n';
+      data.append(value);
+      has_data = true;
+    } else {
+      kept.append(line);
+      kept += '\n';
+    }
+    start = end + 1;
+  }
+  if (!has_data) co_return event;
+  auto screened = co_await Screen(data, agent, expected);
+  if (!screened) co_return event;
+  co_return kept + "data: " + *screened;
+}
+
+awaitable<std::optional<std::string>> HttpProxy::Impl::Screen(std::string_view data, const std::string& agent,
+                                                              Expected& expected) {
+  auto parsed = json::Parse(data, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
+  if (!parsed || !parsed->is_object() || parsed->Find("method") != nullptr) co_return std::nullopt;
+  const json::Value* id = parsed->Find("id");
+  if (id == nullptr) co_return std::nullopt;
+  if (expected.kind != Expected::Kind::kNone && !expected.answered && *id == expected.id) {
+    expected.answered = true;
+    if (expected.kind == Expected::Kind::kCall) {
+      co_return co_await Offload(decision_pool_, [&] {
+        return interceptor_.FinishCall(expected.call, expected.forwarded, std::move(*parsed));
+      });
+    }
+    co_return co_await Offload(decision_pool_,
+                               [&] { return interceptor_.FilterList(agent, expected.id, std::move(*parsed)); });
+  }
+  // Not the answer this POST waits for (e.g. a stream resumed with GET + Last-Event-ID): a tool list
+  // is still filtered, so no path shows the agent a forbidden tool.
+  const json::Value* result = parsed->Find("result");
+  const json::Value* tools = result != nullptr ? result->Find("tools") : nullptr;
+  if (tools == nullptr || !tools->is_array()) co_return std::nullopt;
+  const json::Value answer_id = *id;
+  co_return co_await Offload(decision_pool_,
+                             [&] { return interceptor_.FilterList(agent, answer_id, std::move(*parsed)); });
+}
+
+Result<std::unique_ptr<HttpProxy>> HttpProxy::Start(HttpProxyOptions options) {
+  if (options.decisions == nullptr) return Fail(Code::kInvalidArgument, "no decision client");
+  if (options.authenticator == nullptr) return Fail(Code::kInvalidArgument, "no agent authenticator");
+  if (options.server_name.empty() || options.server_name.find('/') != std::string::npos) {
+    return Fail(Code::kInvalidArgument, "a server name without `/` is required (--server)");
+  }
+  WRIT_ASSIGN_OR_RETURN(const HostPort listen, ParseHostPort(options.listen, "--listen"));
+  if (!IsLoopbackHost(listen.host) && !options.allow_remote) {
+    return Fail(Code::kInvalidArgument,
+                fmt::format("--listen {}: not a loopback address; agents on other hosts need --allow-remote",
+                            options.listen));
+  }
+  WRIT_ASSIGN_OR_RETURN(Upstream upstream, ParseUpstream(options.upstream));
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(upstream));
+  WRIT_RETURN_IF_ERROR(impl->Bind(listen));
+  impl->Run();
+  return std::unique_ptr<HttpProxy>(new HttpProxy(std::move(impl)));
+}
+
+HttpProxy::HttpProxy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpProxy::~HttpProxy() { Stop(); }
+const std::string& HttpProxy::url() const { return impl_->url(); }
+uint16_t HttpProxy::port() const { return impl_->port(); }
+void HttpProxy::Stop() {
+  if (impl_) impl_->Stop();
+}
+
+}  // namespace writ::gateway
