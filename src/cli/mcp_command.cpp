@@ -1,25 +1,37 @@
 #include "cli/mcp_command.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <memory>
+#include <mutex>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "cli/connection.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "gateway/agent_auth.h"
 #include "gateway/authzen_client.h"
 #include "gateway/http_proxy.h"
 #include "gateway/stdio_proxy.h"
-#include "server/client.h"
+#include "gateway/unix_http.h"
 
 namespace writ::cli {
 namespace {
+
+constexpr size_t kMaxTokenFileBytes = 16 << 10;
+constexpr std::chrono::seconds kRenewRetry{5};
 
 struct McpOptions {
   std::string agent;
@@ -27,6 +39,7 @@ struct McpOptions {
   std::vector<std::string> command;
   std::string approval_timeout = "120s";
   size_t max_message_bytes = 4 << 20;
+  size_t max_argument_bytes = 64 << 10;
   // Streamable HTTP mode (--listen): the agent comes from each request's token.
   std::string listen;
   std::string upstream;
@@ -36,37 +49,195 @@ struct McpOptions {
   bool allow_remote = false;
 };
 
-// HTTP to writd for the decision client: one kept-alive connection per thread for decisions, a
-// fresh one for each long wait (its timeout differs).
-gateway::HttpTransport WritdTransport(std::string socket) {
-  return [socket = std::move(socket)](std::string_view method, std::string_view path, const json::Value& body,
-                                      std::chrono::milliseconds timeout,
-                                      std::string_view request_id) -> Result<gateway::HttpReply> {
-    thread_local std::unique_ptr<server::Client> kept;
-    thread_local std::chrono::milliseconds kept_timeout{0};
-    std::unique_ptr<server::Client> own;
-    server::Client* client = nullptr;
-    if (kept == nullptr || kept_timeout != timeout) {
-      auto fresh = std::make_unique<server::Client>(server::ClientOptions{.unix_socket = socket, .timeout = timeout});
-      if (kept == nullptr) {
-        kept = std::move(fresh);
-        kept_timeout = timeout;
-        client = kept.get();
-      } else {
-        own = std::move(fresh);
-        client = own.get();
-      }
-    } else {
-      client = kept.get();
+// Where the proxy's writ token comes from. Current() is called before every request to writd.
+// Thread-safe. Errors: kUnauthenticated when there is no usable token (the request is not sent,
+// so the call is refused: fail closed).
+class TokenSource {
+ public:
+  virtual ~TokenSource() = default;
+  virtual Result<std::string> Current() = 0;
+  virtual std::string Describe() const = 0;  // for messages: where the token comes from
+};
+
+// The token `writ run` keeps in $WRIT_TOKEN_FILE. The file is replaced (renamed over) at each
+// renewal and removed at expiry, so it is re-read whenever its inode, size or mtime change.
+class FileTokenSource final : public TokenSource {
+ public:
+  explicit FileTokenSource(std::string path) : path_(std::move(path)) {}
+
+  Result<std::string> Current() override {
+    struct stat info {};
+    if (::stat(path_.c_str(), &info) != 0) {
+      return Fail(Code::kUnauthenticated, fmt::format("cannot read the token file `{}`: {}", path_, std::strerror(errno)));
     }
-    std::optional<json::Value> payload;
-    if (!body.is_null()) payload = body;
-    server::Headers headers;
-    if (!request_id.empty()) headers.Set("X-Request-ID", std::string(request_id));
-    WRIT_ASSIGN_OR_RETURN(const server::ClientResponse response, client->Request(method, path, payload, headers));
-    gateway::HttpReply reply{.status = response.status};
-    if (!response.body.empty()) {
-      if (auto parsed = response.Json()) reply.body = std::move(*parsed);
+    std::lock_guard lock(mu_);
+    if (!token_.empty() && info.st_ino == ino_ && info.st_size == size_ && info.st_mtim.tv_sec == mtime_.tv_sec &&
+        info.st_mtim.tv_nsec == mtime_.tv_nsec) {
+      return token_;
+    }
+    if (info.st_size <= 0 || static_cast<size_t>(info.st_size) > kMaxTokenFileBytes) {
+      return Fail(Code::kUnauthenticated, fmt::format("the token file `{}` is empty or too large", path_));
+    }
+    std::ifstream file(path_, std::ios::binary);
+    std::stringstream text;
+    text << file.rdbuf();
+    std::string token = text.str();
+    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (!file || token.empty() || token.find_first_of(" \t\r\n") != std::string::npos) {
+      return Fail(Code::kUnauthenticated, fmt::format("the token file `{}` holds no token", path_));
+    }
+    token_ = std::move(token);
+    ino_ = info.st_ino;
+    size_ = info.st_size;
+    mtime_ = info.st_mtim;
+    return token_;
+  }
+
+  std::string Describe() const override { return fmt::format("the token in WRIT_TOKEN_FILE `{}`", path_); }
+
+ private:
+  const std::string path_;
+  std::mutex mu_;
+  std::string token_;  // guarded by mu_, with the file facts it was read under
+  ino_t ino_ = 0;
+  off_t size_ = 0;
+  timespec mtime_{};
+};
+
+// A token writd issues to this very process by attestation (its uid, gid and executable matched
+// against the agents' selectors), renewed at two thirds of its lifetime.
+class AttestedTokenSource final : public TokenSource {
+ public:
+  explicit AttestedTokenSource(std::string socket) : socket_(std::move(socket)) {}
+
+  // Asks writd for the first token. Returns the agent it was issued to.
+  Result<std::string> Start() {
+    std::lock_guard lock(mu_);
+    WRIT_RETURN_IF_ERROR(RenewLocked());
+    return agent_;
+  }
+
+  Result<std::string> Current() override {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= renew_at_) {
+      if (auto renewed = RenewLocked(); !renewed) {
+        log::Warn("writ mcp: token renewal failed", {{"error", renewed.error().message}});
+        renew_at_ = now + kRenewRetry;
+      }
+    }
+    if (now >= expires_at_) return Fail(Code::kUnauthenticated, "the attested token expired and could not be renewed");
+    return token_;
+  }
+
+  std::string Describe() const override { return "attestation of this process"; }
+
+ private:
+  Status RenewLocked() {
+    Connection connection(socket_);
+    const json::Value body = json::Object{};
+    WRIT_ASSIGN_OR_RETURN(const json::Value answer, connection.Call("POST", "/v1/token", &body));
+    const json::Value* token = answer.Find("access_token");
+    const json::Value* agent = answer.Find("agent");
+    const json::Value* expires_in = answer.Find("expires_in");
+    if (token == nullptr || !token->is_string() || agent == nullptr || !agent->is_string() || expires_in == nullptr ||
+        !expires_in->is_int() || expires_in->as_int() <= 0) {
+      return Fail(Code::kDataLoss, "writd's token answer is incomplete");
+    }
+    if (!agent_.empty() && agent->as_string() != agent_) {
+      return Fail(Code::kPermissionDenied,
+                  fmt::format("this process now attests as agent `{}`, not `{}`", agent->as_string(), agent_));
+    }
+    const auto now = std::chrono::steady_clock::now();
+    const std::chrono::seconds lifetime(expires_in->as_int());
+    token_ = token->as_string();
+    agent_ = agent->as_string();
+    renew_at_ = now + lifetime * 2 / 3;
+    expires_at_ = now + lifetime;
+    return Ok();
+  }
+
+  const std::string socket_;
+  std::mutex mu_;
+  std::string token_;  // guarded by mu_, like the fields below
+  std::string agent_;
+  std::chrono::steady_clock::time_point renew_at_{};
+  std::chrono::steady_clock::time_point expires_at_{};
+};
+
+// The agent named by a verified token's `sub` (spiffe://<trust domain>/agent/<name>).
+Result<std::string> IntrospectAgent(const std::string& socket, const std::string& token, std::string_view source) {
+  Connection connection(socket);
+  const json::Value body = json::Object{{"token", token}};
+  WRIT_ASSIGN_OR_RETURN(const json::Value answer, connection.Call("POST", "/v1/introspect", &body));
+  const json::Value* active = answer.Find("active");
+  if (active == nullptr || !active->is_bool() || !active->as_bool()) {
+    return Fail(Code::kUnauthenticated, fmt::format("{} is not valid (expired, revoked or its agent is not active)", source));
+  }
+  const json::Value* sub = answer.Find("sub");
+  constexpr std::string_view kAgentPath = "/agent/";
+  const size_t at = sub != nullptr && sub->is_string() ? sub->as_string().rfind(kAgentPath) : std::string::npos;
+  if (at == std::string::npos) return Fail(Code::kUnauthenticated, fmt::format("{} names no agent", source));
+  return sub->as_string().substr(at + kAgentPath.size());
+}
+
+struct Principal {
+  std::string agent;
+  std::shared_ptr<TokenSource> tokens;
+};
+
+// The verified principal: from $WRIT_TOKEN_FILE (started under `writ run`), else by attestation.
+// `claimed` (--as), when given, must be that principal.
+Result<Principal> ResolvePrincipal(const std::string& socket, const std::string& claimed) {
+  Principal principal;
+  const char* token_file = std::getenv("WRIT_TOKEN_FILE");
+  if (token_file != nullptr && *token_file != '\0') {
+    auto source = std::make_shared<FileTokenSource>(token_file);
+    WRIT_ASSIGN_OR_RETURN(const std::string token, source->Current());
+    WRIT_ASSIGN_OR_RETURN(principal.agent, IntrospectAgent(socket, token, source->Describe()));
+    principal.tokens = std::move(source);
+  } else {
+    auto source = std::make_shared<AttestedTokenSource>(socket);
+    auto agent = source->Start();
+    if (!agent) {
+      return Fail(agent.error().code,
+                  fmt::format("no principal: WRIT_TOKEN_FILE is not set (start under `writ run`) and writd did not "
+                              "attest this process as an agent: {}",
+                              agent.error().message));
+    }
+    principal.agent = std::move(*agent);
+    principal.tokens = std::move(source);
+  }
+  if (!claimed.empty() && claimed != principal.agent) {
+    return Fail(Code::kPermissionDenied, fmt::format("--as `{}` does not match the agent `{}` verified from {}", claimed,
+                                                     principal.agent, principal.tokens->Describe()));
+  }
+  return principal;
+}
+
+// HTTP to writd for the decision client, on one kept-alive connection per thread (the proxy's
+// threads: call deciders, approval waiters, the outcome sender). With `tokens` (stdio mode) each
+// request carries the agent's token; without (HTTP mode, whose agents bring their own tokens and are
+// checked by the authenticator) the proxy asks as a Unix-socket peer.
+gateway::HttpTransport WritdTransport(std::string socket, std::shared_ptr<TokenSource> tokens) {
+  return [socket = std::move(socket), tokens = std::move(tokens)](
+             std::string_view method, std::string_view path, const json::Value& body,
+             std::chrono::milliseconds timeout, std::string_view request_id) -> Result<gateway::HttpReply> {
+    std::string authorization;
+    if (tokens != nullptr) {
+      WRIT_ASSIGN_OR_RETURN(const std::string token, tokens->Current());
+      authorization = "Bearer " + token;
+    }
+    thread_local std::unique_ptr<gateway::UnixHttpConnection> connection;
+    if (connection == nullptr) connection = std::make_unique<gateway::UnixHttpConnection>(socket);
+    std::vector<std::pair<std::string_view, std::string_view>> headers;
+    if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
+    if (!request_id.empty()) headers.emplace_back("X-Request-ID", request_id);
+    const std::string payload = body.is_null() ? std::string() : json::Serialize(body);
+    WRIT_ASSIGN_OR_RETURN(const gateway::RawHttpReply raw, connection->Request(method, path, payload, headers, timeout));
+    gateway::HttpReply reply{.status = raw.status};
+    if (!raw.body.empty()) {
+      if (auto parsed = json::Parse(raw.body)) reply.body = std::move(*parsed);
     }
     return reply;
   };
@@ -80,7 +251,7 @@ int RunHttpMode(const GlobalOptions& global, const McpOptions& options, std::chr
     err << "writ: --token-recheck: " << (recheck ? "must not be negative" : recheck.error().message) << '\n';
     return 2;
   }
-  const gateway::HttpTransport transport = WritdTransport(ResolveSocketPath(global.socket));
+  const gateway::HttpTransport transport = WritdTransport(ResolveSocketPath(global.socket), nullptr);
   auto decisions = gateway::NewAuthzenClient(transport);
   auto authenticator = gateway::NewIntrospectingAuthenticator(
       transport, {.audience = options.audience,
@@ -118,13 +289,18 @@ void AddMcpCommand(CLI::App& app, const GlobalOptions& global, Action* action) {
   auto options = std::make_shared<McpOptions>();
   CLI::App* mcp = app.add_subcommand(
       "mcp",
-      "run an MCP server behind writ (stdio: `--as A --server S -- command`; Streamable HTTP: "
+      "run an MCP server behind writ (stdio: `--server S -- command`; Streamable HTTP: "
       "`--listen 127.0.0.1:PORT --upstream URL --server S`): every tools/call is decided, held for approval or refused");
-  mcp->add_option("--as", options->agent, "the agent whose calls these are (stdio)");
+  mcp->add_option("--as", options->agent,
+                  "the agent you expect these calls to be of; the proxy refuses to start unless it is the agent of "
+                  "$WRIT_TOKEN_FILE (under `writ run`) or the one writd attests this process as");
   mcp->add_option("--server", options->server, "the tool server's name in policies (Writ::ToolServer)")->required();
   mcp->add_option("--approval-timeout", options->approval_timeout, "how long a call waits for approval (e.g. 120s, 5m)")
       ->capture_default_str();
   mcp->add_option("--max-message-bytes", options->max_message_bytes, "largest JSON-RPC message relayed either way")
+      ->capture_default_str();
+  mcp->add_option("--max-argument-bytes", options->max_argument_bytes,
+                  "largest tools/call arguments sent for a decision (larger: denied)")
       ->capture_default_str();
   mcp->add_option("command", options->command, "the MCP server command, after -- (stdio)");
   mcp->add_option("--listen", options->listen, "serve Streamable HTTP on this host:port (loopback) instead of stdio");
@@ -139,7 +315,7 @@ void AddMcpCommand(CLI::App& app, const GlobalOptions& global, Action* action) {
     *action = [&global, options](std::ostream&, std::ostream& err) {
       auto timeout = ParseDuration(options->approval_timeout);
       if (!timeout) {
-        err << "writ: --approval-timeout: " << timeout.error().message << '\n';
+        err << "writ mcp: --approval-timeout: " << timeout.error().message << '\n';
         return 2;
       }
       if (!options->listen.empty() || !options->upstream.empty()) {
@@ -151,20 +327,27 @@ void AddMcpCommand(CLI::App& app, const GlobalOptions& global, Action* action) {
         }
         return RunHttpMode(global, *options, *timeout, err);
       }
-      if (options->agent.empty() || options->command.empty()) {
-        err << "writ: mcp needs --as <agent> and the server command after -- (or --listen and --upstream)\n";
+      if (options->command.empty()) {
+        err << "writ: mcp needs the server command after -- (or --listen and --upstream)\n";
         return 2;
       }
-      auto decisions = gateway::NewAuthzenClient(WritdTransport(ResolveSocketPath(global.socket)));
-      auto exit_code = gateway::RunStdioProxy({.agent = options->agent,
+      const std::string socket = ResolveSocketPath(global.socket);
+      auto principal = ResolvePrincipal(socket, options->agent);
+      if (!principal) {
+        err << "writ mcp: refusing to start: " << principal.error().message << '\n';
+        return 1;
+      }
+      auto decisions = gateway::NewAuthzenClient(WritdTransport(socket, principal->tokens));
+      auto exit_code = gateway::RunStdioProxy({.agent = principal->agent,
                                                .server_name = options->server,
                                                .command = options->command,
                                                .decisions = decisions.get(),
                                                .max_message_bytes = options->max_message_bytes,
+                                               .max_argument_bytes = options->max_argument_bytes,
                                                .approval_timeout = *timeout},
                                               STDIN_FILENO, STDOUT_FILENO);
       if (!exit_code) {
-        err << "writ: " << exit_code.error().message << '\n';
+        err << "writ mcp: " << exit_code.error().message << '\n';
         return 1;
       }
       return *exit_code;

@@ -1,6 +1,10 @@
 #include "gateway/authzen_client.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -99,10 +103,102 @@ Error ReplyError(const HttpReply& reply, std::string_view what) {
   return Error{code, fmt::format("writd refused {}: {}", what, message)};
 }
 
+// Posts queued outcomes to writd from its own thread (see the header).
+class OutcomeSender {
+ public:
+  OutcomeSender(HttpTransport& transport, const AuthzenClientOptions& options)
+      : transport_(transport), options_(options), thread_([this] { Run(); }) {}
+
+  ~OutcomeSender() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      flush_deadline_ = std::chrono::steady_clock::now() + options_.outcome_flush_timeout;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+
+  void Add(json::Value item) {
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.size() < options_.max_queued_outcomes) {
+        queue_.push_back(std::move(item));
+        // Wake the sender only when it waits for a first outcome or for a full batch: not one
+        // wake-up per call.
+        if (queue_.size() == 1 || queue_.size() == options_.max_outcome_batch) changed_.notify_all();
+        return;
+      }
+    }
+    Lost(item, "too many outcomes waiting for writd");
+  }
+
+ private:
+  static void Lost(const json::Value& item, std::string_view why) {
+    const json::Value* id = item.Find("correlation_id");
+    log::Error("mcp call outcome not recorded in the ledger",
+               {{"correlation_id", id != nullptr && id->is_string() ? id->as_string() : ""}, {"error", why}});
+  }
+
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything was sent
+      changed_.wait_for(lock, options_.outcome_linger,
+                        [this] { return stopping_ || queue_.size() >= options_.max_outcome_batch; });
+      json::Value items = json::Array{};
+      while (!queue_.empty() && items.as_array().size() < options_.max_outcome_batch) {
+        items.Append(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      lock.unlock();
+      Send(items);
+      lock.lock();
+    }
+  }
+
+  // Posts one batch, retrying with a growing delay; on giving up, logs each outcome as lost.
+  void Send(const json::Value& items) {
+    json::Value body;
+    body.Set("outcomes", items);
+    std::string why;
+    auto delay = options_.outcome_retry_delay;
+    for (int attempt = 1; attempt <= options_.outcome_attempts; ++attempt) {
+      auto reply = transport_("POST", "/v1/mcp/outcomes", body, options_.decision_timeout, "");
+      if (reply && reply->status == 202) return;
+      why = reply ? ReplyError(*reply, "the call outcomes").message : reply.error().message;
+      // A 4xx will not get better by asking again.
+      if (reply && reply->status >= 400 && reply->status < 500) break;
+      if (attempt == options_.outcome_attempts || !SleepUnlessPastDeadline(delay)) break;
+      delay *= 2;
+    }
+    for (const json::Value& item : items.as_array()) Lost(item, why);
+  }
+
+  // False when the client is being destroyed and the flush deadline would pass.
+  bool SleepUnlessPastDeadline(std::chrono::milliseconds delay) {
+    std::unique_lock lock(mu_);
+    const auto until = std::chrono::steady_clock::now() + delay;
+    if (stopping_ && until > flush_deadline_) return false;
+    changed_.wait_until(lock, until, [this, until] { return stopping_ && until > flush_deadline_; });
+    return !(stopping_ && until > flush_deadline_);
+  }
+
+  HttpTransport& transport_;
+  const AuthzenClientOptions& options_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<json::Value> queue_;  // guarded by mu_
+  bool stopping_ = false;          // guarded by mu_
+  std::chrono::steady_clock::time_point flush_deadline_;  // guarded by mu_; set with stopping_
+  std::thread thread_;             // last: starts once the members above exist
+};
+
 class AuthzenClient final : public DecisionClient {
  public:
   AuthzenClient(HttpTransport transport, AuthzenClientOptions options)
-      : transport_(std::move(transport)), options_(options) {}
+      : transport_(std::move(transport)), options_(options), outcomes_(transport_, options_) {}
 
   Result<Decision> Decide(const ToolCall& call) override {
     WRIT_ASSIGN_OR_RETURN(const HttpReply reply, transport_("POST", "/access/v1/evaluation", EvaluationRequest(call),
@@ -158,18 +254,13 @@ class AuthzenClient final : public DecisionClient {
   }
 
   void RecordOutcome(const ToolCall& call, const CallOutcome& outcome) override {
-    // writd has no outcome endpoint yet: the outcome goes to the proxy's structured log.
-    log::Info("mcp call outcome", {{"correlation_id", call.correlation_id},
-                                   {"agent", call.agent},
-                                   {"tool", fmt::format("{}/{}", call.server, call.tool)},
-                                   {"status", outcome.status},
-                                   {"is_error", outcome.is_error},
-                                   {"duration_us", static_cast<int64_t>(outcome.duration.count())}});
+    outcomes_.Add(OutcomeItem(call, outcome));
   }
 
  private:
   HttpTransport transport_;
   AuthzenClientOptions options_;
+  OutcomeSender outcomes_;  // last: its thread uses the members above and is joined first
 };
 
 }  // namespace
@@ -184,6 +275,19 @@ json::Value EvaluationRequest(const ToolCall& call) {
   context.Set("correlation_id", call.correlation_id);
   body.Set("context", std::move(context));
   return body;
+}
+
+json::Value OutcomeItem(const ToolCall& call, const CallOutcome& outcome) {
+  json::Value item;
+  item.Set("correlation_id", call.correlation_id);
+  item.Set("agent", call.agent);
+  item.Set("server", call.server);
+  item.Set("tool", call.tool);
+  item.Set("status", outcome.status);
+  item.Set("is_error", outcome.is_error);
+  item.Set("duration_us", static_cast<int64_t>(outcome.duration.count()));
+  if (!outcome.approval_id.empty()) item.Set("approval_id", outcome.approval_id);
+  return item;
 }
 
 std::unique_ptr<DecisionClient> NewAuthzenClient(HttpTransport transport, AuthzenClientOptions options) {

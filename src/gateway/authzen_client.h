@@ -1,7 +1,14 @@
-// DecisionClient over writd's HTTP API (docs/authzen.md on branch authz): decisions through
+// DecisionClient over writd's HTTP API (docs/authzen.md, docs/mcp.md): decisions through
 // OpenID AuthZEN `POST /access/v1/evaluation(s)`, approval waits through
-// `POST /v1/approvals/{id}/wait`. HTTP itself is injected (the CLI passes writd's Unix-socket
-// client), so this module stays free of Asio and of the server module.
+// `POST /v1/approvals/{id}/wait`, call outcomes through `POST /v1/mcp/outcomes`. HTTP itself is
+// injected (the CLI passes writd's Unix-socket client), so this module stays free of Asio and of
+// the server module.
+//
+// Outcomes leave the caller's thread at once: a sender thread posts them in batches (what queued
+// within options.outcome_linger, or while the previous request was in flight), retries a failed
+// request, and logs every
+// outcome it could not record (with its correlation id) as an error. Destroying the client sends
+// what is still queued, waiting at most options.outcome_flush_timeout.
 #pragma once
 #include <functional>
 #include <memory>
@@ -26,12 +33,23 @@ using HttpTransport = std::function<Result<HttpReply>(std::string_view method, s
                                                       std::string_view request_id)>;
 
 struct AuthzenClientOptions {
-  std::chrono::milliseconds decision_timeout{10'000};  // per evaluation request
+  std::chrono::milliseconds decision_timeout{10'000};  // per evaluation request (and per outcome request)
   size_t max_list_batch = 1000;                        // tools per /access/v1/evaluations request
+  size_t max_outcome_batch = 256;       // outcomes per /v1/mcp/outcomes request (writd's limit)
+  size_t max_queued_outcomes = 10'000;  // beyond this, new outcomes are logged as lost, not queued
+  int outcome_attempts = 3;             // tries per batch before its outcomes are logged as lost
+  std::chrono::milliseconds outcome_retry_delay{200};     // before the second try; doubles after
+  std::chrono::milliseconds outcome_flush_timeout{5'000};  // on destruction
+  // How long the first queued outcome waits for others to share its request (fewer requests and
+  // wake-ups for writd under load; the ledger gets the outcome this much later).
+  std::chrono::milliseconds outcome_linger{10};
 };
 
 // The AuthZEN request body for `call` (exposed for tests and the docs).
 json::Value EvaluationRequest(const ToolCall& call);
+
+// One item of a `POST /v1/mcp/outcomes` body (exposed for tests and the docs).
+json::Value OutcomeItem(const ToolCall& call, const CallOutcome& outcome);
 
 std::unique_ptr<DecisionClient> NewAuthzenClient(HttpTransport transport, AuthzenClientOptions options = {});
 

@@ -38,11 +38,15 @@ struct Decision {
 // What happened to an approval request while waiting on it.
 enum class ApprovalState : uint8_t { kPending, kGranted, kDenied, kExpired };
 
-// What the server answered to an allowed call, for the audit record.
+// What became of an intercepted call, for the audit record (ledger kind `tool_call_outcome`).
 struct CallOutcome {
-  std::string status;  // "ok" (a result), "error" (a JSON-RPC error) or "failed" (no answer)
+  // "ok" (the server answered with a result), "error" (a JSON-RPC error), "failed" (no answer),
+  // "denied" (not called: denied, approval denied or timed out) or "cancelled" (the client gave up
+  // while the call waited for approval).
+  std::string status;
   bool is_error = false;  // the result's isError
   std::chrono::microseconds duration{0};  // from forwarding the call to the server's answer
+  std::string approval_id;                // set when the call waited for an approval
 };
 
 // Thread-safe: the proxy calls it from several threads.
@@ -63,7 +67,8 @@ class DecisionClient {
   // (kPending when the time ran out). Errors: kUnavailable, kNotFound.
   virtual Result<ApprovalState> WaitForApproval(std::string_view approval_id, std::chrono::milliseconds timeout) = 0;
 
-  // Records the outcome of an allowed call under its correlation id. Best effort: failures are logged.
+  // Records what became of `call` under its correlation id. Must not delay the caller (the call's
+  // answer goes to the client right after); an outcome that cannot be recorded is logged as an error.
   virtual void RecordOutcome(const ToolCall& call, const CallOutcome& outcome) = 0;
 };
 

@@ -99,7 +99,10 @@ std::optional<CallCheck> Interceptor::AwaitApproval(CallCheck check, const json:
     return std::optional<CallCheck>(std::move(check));
   };
   while (true) {
-    if (abandoned()) return std::nullopt;
+    if (abandoned()) {
+      CancelCall(call, decision.approval_id);
+      return std::nullopt;
+    }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
     if (left.count() <= 0) {
       return reply(Denied(id, call, decision,
@@ -126,14 +129,20 @@ std::optional<CallCheck> Interceptor::AwaitApproval(CallCheck check, const json:
       case ApprovalState::kGranted:
         break;
     }
-    if (abandoned()) return std::nullopt;
+    if (abandoned()) {
+      CancelCall(call, decision.approval_id);
+      return std::nullopt;
+    }
     auto again = options_.decisions->Decide(call);  // consumes the grant; a policy change still wins
     if (!again) {
       return reply(JsonRpcError(id, kJsonRpcInternalError,
                                 fmt::format("writ: no decision for tool `{}` after approval, so it was not called: {}",
                                             ToolLabel(call), again.error().message)));
     }
-    if (again->verdict != Verdict::kAllow) return reply(Denied(id, call, *again, "denied after approval"));
+    if (again->verdict != Verdict::kAllow) {
+      again->approval_id = decision.approval_id;
+      return reply(Denied(id, call, *again, "denied after approval"));
+    }
     check.next = CallCheck::Next::kForward;
     return check;
   }
@@ -141,6 +150,7 @@ std::optional<CallCheck> Interceptor::AwaitApproval(CallCheck check, const json:
 
 std::string Interceptor::Denied(const json::Value& id, const ToolCall& call, const Decision& decision,
                                 std::string_view message) const {
+  options_.decisions->RecordOutcome(call, {.status = "denied", .approval_id = decision.approval_id});
   log::Info("tools/call denied",
             {{"correlation_id", call.correlation_id}, {"tool", ToolLabel(call)}, {"reason", decision.reason}});
   json::Value data = CorrelationData(call);
@@ -156,8 +166,9 @@ std::string Interceptor::Denied(const json::Value& id, const ToolCall& call, con
   return JsonRpcError(id, kJsonRpcDenied, text, std::move(data));
 }
 
-std::string Interceptor::FinishCall(const ToolCall& call, SteadyClock::time_point forwarded, json::Value message) const {
-  CallOutcome outcome{.status = "error", .duration = Since(forwarded)};
+std::string Interceptor::FinishCall(const ToolCall& call, SteadyClock::time_point forwarded, json::Value message,
+                                    std::string_view approval_id) const {
+  CallOutcome outcome{.status = "error", .duration = Since(forwarded), .approval_id = std::string(approval_id)};
   if (message.is_object()) {
     for (json::Member& member : message.mutable_object()) {
       if (member.first != "result" || !member.second.is_object()) continue;
@@ -172,12 +183,17 @@ std::string Interceptor::FinishCall(const ToolCall& call, SteadyClock::time_poin
       member.second.Set("_meta", std::move(meta));
     }
   }
-  options_.decisions->RecordOutcome(call, outcome);
+  options_.decisions->RecordOutcome(call, outcome);  // a queue push (DecisionClient's contract): no delay
   return json::Serialize(message);
 }
 
-void Interceptor::FailCall(const ToolCall& call, SteadyClock::time_point forwarded) const {
-  options_.decisions->RecordOutcome(call, {.status = "failed", .duration = Since(forwarded)});
+void Interceptor::FailCall(const ToolCall& call, SteadyClock::time_point forwarded, std::string_view approval_id) const {
+  options_.decisions->RecordOutcome(
+      call, {.status = "failed", .duration = Since(forwarded), .approval_id = std::string(approval_id)});
+}
+
+void Interceptor::CancelCall(const ToolCall& call, std::string_view approval_id) const {
+  options_.decisions->RecordOutcome(call, {.status = "cancelled", .approval_id = std::string(approval_id)});
 }
 
 std::string Interceptor::FilterList(std::string_view agent, const json::Value& id, json::Value message) const {

@@ -59,22 +59,29 @@ class Interceptor {
 
   // Decides tools/call request `message` (an object; its id is `id`) for `agent`. Malformed params,
   // oversized arguments, a deny and a missing decision come back as kReply; blocks for one decision.
+  // A refusal by writ (oversized arguments, deny) is recorded as outcome "denied".
   CallCheck CheckCall(std::string_view agent, const json::Value& message, const json::Value& id) const;
 
   // Waits (blocking, at most options.approval_timeout) for the approval of a kAwaitApproval check,
   // then decides again (a grant is consumed; a policy change still wins). Returns kForward or
   // kReply, or nullopt when `abandoned` (asked before each wait and before deciding again) says the
-  // client no longer wants the answer.
+  // client no longer wants the answer (recorded as outcome "cancelled"); every refusal is recorded
+  // as outcome "denied".
   std::optional<CallCheck> AwaitApproval(CallCheck check, const json::Value& id,
                                          const std::function<bool()>& abandoned) const;
 
   // The server's answer `message` to forwarded call `call`: a result gets
   // `_meta["writ/correlation_id"]`; the outcome (status, isError, duration since `forwarded`) is
   // recorded. Returns the message to relay to the client.
-  std::string FinishCall(const ToolCall& call, SteadyClock::time_point forwarded, json::Value message) const;
+  // `approval_id` names the approval the call waited for, if any.
+  std::string FinishCall(const ToolCall& call, SteadyClock::time_point forwarded, json::Value message,
+                         std::string_view approval_id = {}) const;
 
   // Records that forwarded call `call` got no answer from the server.
-  void FailCall(const ToolCall& call, SteadyClock::time_point forwarded) const;
+  void FailCall(const ToolCall& call, SteadyClock::time_point forwarded, std::string_view approval_id = {}) const;
+
+  // Records that call `call`, allowed, was not forwarded because the client cancelled it meanwhile.
+  void CancelCall(const ToolCall& call, std::string_view approval_id = {}) const;
 
   // The server's tools/list answer `message` to request `id`, keeping only the tools `agent` may
   // call (allow or approval required). A message without `result.tools` is returned unchanged; no

@@ -92,17 +92,21 @@ class Proxy {
   struct Pending {
     Kind kind = Kind::kOther;
     ToolCall call;
+    std::string approval_id;  // when the call waited for an approval
     SteadyClock::time_point forwarded;
   };
 
+  void ReadClient();
+  bool FillClientBuffer();  // REQUIRES: client_read_mu_ held
   void ReadServer();
-  void HandleClientLine(std::string_view line);
+  // REQUIRES: read_lock holds client_read_mu_; it is released while a tools/call is decided.
+  void HandleClientLine(std::string_view line, std::unique_lock<std::mutex>& read_lock);
   void HandleClientOversize(const LineReader::Item& item);
   void HandleServerLine(std::string_view line);
   void HandleServerOversize(const LineReader::Item& item);
   void HandleCall(const json::Value& message, const json::Value& id, std::string_view line);
   void AwaitApproval(CallCheck check, json::Value id, std::string line);
-  void Forward(const ToolCall& call, const json::Value& id, std::string_view line);
+  void Forward(const ToolCall& call, const json::Value& id, std::string_view line, std::string approval_id = "");
   void FailAllPending(std::string_view message);
 
   bool WriteClient(std::string_view line);
@@ -116,6 +120,14 @@ class Proxy {
   const Interceptor interceptor_;
   std::unique_ptr<ChildProcess> child_;
   const int client_out_;
+  int client_in_ = -1;
+
+  std::mutex client_read_mu_;  // guards reading the client: the four members below
+  LineReader client_reader_{options_.max_message_bytes};
+  std::string client_chunk_ = std::string(kReadChunk, '\0');
+  bool client_done_ = false;
+  std::atomic<bool> client_closed_{false};
+
   int stop_pipe_[2] = {-1, -1};
   std::atomic<bool> stopping_{false};
 
@@ -169,36 +181,17 @@ bool Proxy::IsCancelled(const json::Value& id) {
 
 int Proxy::Run(int client_in) {
   if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) return 1;
+  client_in_ = client_in;
   std::thread server_reader([this] { ReadServer(); });
-  LineReader reader(options_.max_message_bytes);
-  std::string chunk(kReadChunk, '\0');
-  bool client_closed = false;
-  while (true) {
-    pollfd fds[2] = {{client_in, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
-    const int ready = ::poll(fds, 2, -1);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (fds[1].revents != 0) break;  // the server is gone, or the client stopped reading
-    if (fds[0].revents == 0) continue;
-    const ssize_t got = ::read(client_in, chunk.data(), chunk.size());
-    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (got <= 0) {
-      client_closed = true;
-      if (reader.pending_bytes() > 0) log::Warn("mcp client closed its stream in the middle of a message");
-      break;
-    }
-    reader.Feed(std::string_view(chunk.data(), static_cast<size_t>(got)));
-    LineReader::Item item;
-    while (reader.Next(&item)) {
-      if (item.kind == LineReader::Kind::kOversize) {
-        HandleClientOversize(item);
-      } else {
-        HandleClientLine(item.text);
-      }
-    }
+  // Several threads take turns reading the client, so calls are decided concurrently: a thread
+  // that reads a tools/call hands the stream to the next one before it asks writd.
+  std::vector<std::thread> client_readers;
+  for (size_t index = 1; index < std::max<size_t>(options_.max_concurrent_calls, 1); ++index) {
+    client_readers.emplace_back([this] { ReadClient(); });
   }
+  ReadClient();
+  for (std::thread& reader : client_readers) reader.join();
+  const bool client_closed = client_closed_;
   stopping_ = true;
   if (client_closed) log::Debug("mcp client closed its stream: stopping the server");
   {
@@ -216,6 +209,45 @@ int Proxy::Run(int client_in) {
   ::close(stop_pipe_[0]);
   ::close(stop_pipe_[1]);
   return exit_code;
+}
+
+bool Proxy::FillClientBuffer() {
+  while (true) {
+    pollfd fds[2] = {{client_in_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+    const int ready = ::poll(fds, 2, -1);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (fds[1].revents != 0) return false;  // the server is gone, or the client stopped reading
+    if (fds[0].revents == 0) continue;
+    const ssize_t got = ::read(client_in_, client_chunk_.data(), client_chunk_.size());
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (got <= 0) {
+      client_closed_ = true;
+      if (client_reader_.pending_bytes() > 0) log::Warn("mcp client closed its stream in the middle of a message");
+      return false;
+    }
+    client_reader_.Feed(std::string_view(client_chunk_.data(), static_cast<size_t>(got)));
+    return true;
+  }
+}
+
+void Proxy::ReadClient() {
+  std::unique_lock lock(client_read_mu_);
+  LineReader::Item item;
+  while (true) {
+    bool got = false;
+    while (!client_done_ && !(got = client_reader_.Next(&item))) {
+      if (!FillClientBuffer()) client_done_ = true;
+    }
+    if (!got) return;  // the stream ended or the proxy is stopping (client_done_)
+    if (item.kind == LineReader::Kind::kOversize) {
+      HandleClientOversize(item);
+    } else {
+      HandleClientLine(item.text, lock);
+    }
+  }
 }
 
 void Proxy::ReadServer() {
@@ -251,7 +283,7 @@ void Proxy::FailAllPending(std::string_view message) {
   for (auto& [key, entry] : pending) {
     auto id = json::Parse(key);
     if (!id) continue;
-    if (entry.kind == Kind::kCall) interceptor_.FailCall(entry.call, entry.forwarded);
+    if (entry.kind == Kind::kCall) interceptor_.FailCall(entry.call, entry.forwarded, entry.approval_id);
     WriteClient(JsonRpcError(*id, kJsonRpcInternalError, message));
   }
 }
@@ -265,7 +297,7 @@ void Proxy::HandleClientOversize(const LineReader::Item& item) {
                                        item.size, options_.max_message_bytes)));
 }
 
-void Proxy::HandleClientLine(std::string_view line) {
+void Proxy::HandleClientLine(std::string_view line, std::unique_lock<std::mutex>& read_lock) {
   auto parsed = json::Parse(line, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
   if (!parsed) {
     WriteClient(JsonRpcError(json::Value(), kJsonRpcParseError,
@@ -283,7 +315,11 @@ void Proxy::HandleClientLine(std::string_view line) {
   if (method != nullptr && method->is_string() && id != nullptr) {
     const std::string& name = method->as_string();
     if (name == "tools/call") {
-      HandleCall(message, *id, line);
+      // Let another thread read on while this call is decided. `line` lives in the reader's buffer.
+      const std::string kept(line);
+      read_lock.unlock();
+      HandleCall(message, *id, kept);
+      read_lock.lock();
       return;
     }
     AddPending(*id, {.kind = name == "tools/list" ? Kind::kList : Kind::kOther});
@@ -298,7 +334,8 @@ void Proxy::HandleClientLine(std::string_view line) {
     const json::Value* params = message.Find("params");
     if (const json::Value* request_id = params != nullptr ? params->Find("requestId") : nullptr) {
       std::lock_guard lock(pending_mu_);
-      // Only calls held for approval look at this set; cap it against a client that floods cancellations.
+      // Calls still being decided or held for approval look at this set; cap it against a client
+      // that floods cancellations.
       if (cancelled_.size() >= kMaxCancelled) cancelled_.clear();
       cancelled_.insert(json::Serialize(*request_id));
     }
@@ -327,17 +364,21 @@ void Proxy::AwaitApproval(CallCheck check, json::Value id, std::string line) {
   auto next = interceptor_.AwaitApproval(std::move(check), id, [this, &id] { return stopping_ || IsCancelled(id); });
   if (!next) return;
   if (next->next == CallCheck::Next::kForward) {
-    Forward(next->call, id, line);
+    Forward(next->call, id, line, next->decision.approval_id);
   } else {
     WriteClient(next->reply);
   }
 }
 
-void Proxy::Forward(const ToolCall& call, const json::Value& id, std::string_view line) {
-  AddPending(id, {.kind = Kind::kCall, .call = call, .forwarded = SteadyClock::now()});
+void Proxy::Forward(const ToolCall& call, const json::Value& id, std::string_view line, std::string approval_id) {
+  if (IsCancelled(id)) {  // the client cancelled while the call was decided: it expects no answer
+    interceptor_.CancelCall(call, approval_id);
+    return;
+  }
+  AddPending(id, {.kind = Kind::kCall, .call = call, .approval_id = std::move(approval_id), .forwarded = SteadyClock::now()});
   if (!WriteServer(line)) {
     if (auto pending = TakePending(id)) {
-      interceptor_.FailCall(call, pending->forwarded);
+      interceptor_.FailCall(call, pending->forwarded, pending->approval_id);
       WriteClient(JsonRpcError(id, kJsonRpcInternalError,
                                fmt::format("mcp server `{}` is not running", options_.server_name)));
     }
@@ -350,7 +391,7 @@ void Proxy::HandleServerOversize(const LineReader::Item& item) {
             {{"bytes", static_cast<int64_t>(item.size)}, {"limit", static_cast<int64_t>(options_.max_message_bytes)}});
   auto pending = id.is_null() ? std::nullopt : TakePending(id);
   if (!pending) return;
-  if (pending->kind == Kind::kCall) interceptor_.FailCall(pending->call, pending->forwarded);
+  if (pending->kind == Kind::kCall) interceptor_.FailCall(pending->call, pending->forwarded, pending->approval_id);
   WriteClient(JsonRpcError(id, kJsonRpcInternalError,
                            fmt::format("writ: the answer of mcp server `{}` ({} bytes) exceeds the limit of {} bytes",
                                        options_.server_name, item.size, options_.max_message_bytes)));
@@ -373,7 +414,7 @@ void Proxy::HandleServerLine(std::string_view line) {
     return;
   }
   if (pending->kind == Kind::kCall) {
-    WriteClient(interceptor_.FinishCall(pending->call, pending->forwarded, std::move(*parsed)));
+    WriteClient(interceptor_.FinishCall(pending->call, pending->forwarded, std::move(*parsed), pending->approval_id));
   } else {
     WriteClient(interceptor_.FilterList(options_.agent, *id, std::move(*parsed)));
   }

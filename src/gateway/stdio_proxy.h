@@ -7,7 +7,10 @@
 //     granted (then re-decided and forwarded), denied or timed out; no decision -> -32603, never
 //     forwarded. The result of a forwarded call carries `_meta["writ/correlation_id"]`.
 //   - a tools/list result keeps only the tools the agent may call (allow or approval-required).
-// Errors from the proxy itself use the request's id, or null when the id cannot be read.
+// Up to options.max_concurrent_calls tools/call are decided at once; other messages from the client
+// keep their order. A call cancelled (notifications/cancelled) before it was forwarded is not
+// forwarded. Every intercepted call's outcome goes to DecisionClient::RecordOutcome once the client
+// has its answer. Errors from the proxy itself use the request's id, or null when it cannot be read.
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -30,6 +33,7 @@ struct StdioProxyOptions {
   std::chrono::milliseconds approval_timeout{120'000};  // how long a call waits for a grant
   std::chrono::milliseconds approval_poll{1'000};       // one wait request to writd lasts at most this
   std::chrono::milliseconds shutdown_grace{2'000};      // after stdin closes, then after SIGTERM
+  size_t max_concurrent_calls = 4;  // tools/call decided at once (each thread keeps its own writd connection)
 };
 
 // Runs the proxy between the client (`client_in` to read, `client_out` to write; not closed) and

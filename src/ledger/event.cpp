@@ -13,7 +13,7 @@
 namespace writ::ledger {
 namespace {
 
-constexpr std::array<std::pair<EventKind, std::string_view>, 13> kKindNames = {{
+constexpr std::array<std::pair<EventKind, std::string_view>, 14> kKindNames = {{
     {EventKind::kDecision, "decision"},
     {EventKind::kTokenIssued, "token_issued"},
     {EventKind::kTokenRevoked, "token_revoked"},
@@ -27,6 +27,7 @@ constexpr std::array<std::pair<EventKind, std::string_view>, 13> kKindNames = {{
     {EventKind::kReasoningTrace, "reasoning_trace"},
     {EventKind::kConfigChanged, "config_changed"},
     {EventKind::kCredentialIssued, "credential_issued"},
+    {EventKind::kToolCallOutcome, "tool_call_outcome"},
 }};
 
 constexpr std::array<std::string_view, 16> kSecretNames = {

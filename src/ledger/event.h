@@ -30,6 +30,7 @@ enum class EventKind : uint16_t {
   kReasoningTrace = 11,    // an agent's reasoning attached to a correlation id
   kConfigChanged = 12,     // declarative apply, key rotation, settings
   kCredentialIssued = 13,  // vault handed out an upstream or dynamic credential
+  kToolCallOutcome = 14,   // what a tool server answered to a call an enforcement point let through
 };
 
 // "decision", "token_issued", ... Never empty.

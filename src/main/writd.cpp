@@ -30,6 +30,7 @@
 #include "server/metrics.h"
 #include "server/audit_api.h"
 #include "server/identity_api.h"
+#include "server/mcp_api.h"
 #include "token/verifier.h"
 #include "server/token_api.h"
 #include "store/ledger_store.h"
@@ -162,6 +163,7 @@ writ::Status AddDecisionService(writ::server::Daemon& daemon, Services& services
                                services.admin, *services.admin_guard, services.pdp,
                                {.recorder = services.recorder.get(), .metrics = &services.metrics});
   writ::server::AddApprovalsRoutes(daemon.router(), *services.approvals, *services.registry, services.admin);
+  writ::server::AddMcpRoutes(daemon.router(), *services.ledger, services.pdp);
   writ::server::AddAuditRoutes(
       daemon.router(), *services.ledger, *services.ledger_signer, *services.registry, services.admin,
       [&services](std::string_view bearer) -> writ::Result<std::string> {

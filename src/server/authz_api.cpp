@@ -115,6 +115,7 @@ class AuthzApi {
       return Fail(Code::kInvalidArgument, "Content-Type must be application/json");
     }
     WRIT_ASSIGN_OR_RETURN(const json::Value body, ParseJsonBody(request));
+    WRIT_RETURN_IF_ERROR(CheckAgentSubjects(body, caller));
     Result<json::Value> answer = Fail(Code::kInternal, "unreachable");
     switch (kind) {
       case 0: answer = authzen_.Evaluation(body, request.request_id, caller); break;
@@ -259,17 +260,45 @@ class AuthzApi {
   }
 
   // Who asks: null for a Unix-socket peer or the PDP API key; the token's claims for a writ token.
+  // A Unix-socket peer that presents a writ token (`writ mcp` does) is held to it like a TCP caller.
   Result<json::Value> Authenticate(const Request& request) const {
-    if (request.peer.transport == Transport::kUnix && request.peer.uid) return json::Value();
+    const bool local = request.peer.transport == Transport::kUnix && request.peer.uid;
     auto header = request.headers.Get("Authorization");
-    if (!header) return Fail(Code::kUnauthenticated, "missing Authorization header (PDP API key or writ token)");
+    if (!header) {
+      if (local) return json::Value();
+      return Fail(Code::kUnauthenticated, "missing Authorization header (PDP API key or writ token)");
+    }
     std::string_view presented = *header;
     if (presented.substr(0, 7) == "Bearer ") presented.remove_prefix(7);
     if (!pdp_.api_key.empty() && ConstantTimeEqual(presented, pdp_.api_key)) return json::Value();
     if (pdp_.verify_token && presented.size() <= kMaxTokenBytes && presented.find('.') != std::string_view::npos) {
       return pdp_.verify_token(presented);
     }
+    if (local) return json::Value();
     return Fail(Code::kUnauthenticated, "the Authorization header carries neither the PDP API key nor a valid writ token");
+  }
+
+  // An agent's token speaks only for that agent: every `Writ::Agent` subject of the request (the
+  // default and each item's) must be the token's agent.
+  static Status CheckAgentSubjects(const json::Value& body, const json::Value& caller) {
+    const json::Value* agent = caller.is_object() ? caller.Find("agent") : nullptr;
+    if (agent == nullptr || !agent->is_string() || !body.is_object()) return Ok();
+    auto check = [&](const json::Value& holder) -> Status {
+      const json::Value* subject = holder.Find("subject");
+      const json::Value* type = subject != nullptr && subject->is_object() ? subject->Find("type") : nullptr;
+      const json::Value* id = subject != nullptr && subject->is_object() ? subject->Find("id") : nullptr;
+      if (type == nullptr || !type->is_string() || type->as_string() != "Writ::Agent") return Ok();
+      if (id != nullptr && id->is_string() && id->as_string() == agent->as_string()) return Ok();
+      return Fail(Code::kPermissionDenied,
+                  fmt::format("a token of agent `{}` can only ask for decisions about that agent", agent->as_string()));
+    };
+    WRIT_RETURN_IF_ERROR(check(body));
+    if (const json::Value* items = body.Find("evaluations"); items != nullptr && items->is_array()) {
+      for (const json::Value& item : items->as_array()) {
+        if (item.is_object()) WRIT_RETURN_IF_ERROR(check(item));
+      }
+    }
+    return Ok();
   }
 
   authz::Engine& engine_;

@@ -1,6 +1,8 @@
 // The decision service's HTTP API.
 // AuthZEN Authorization API 1.0 (any authenticated caller: a Unix-socket peer, or a TCP caller
-// presenting the configured PDP API key or a valid writ token; docs/authzen.md):
+// presenting the configured PDP API key or a valid writ token; docs/authzen.md). A caller that
+// presents a writ token (on either transport) must present a valid one, and may ask only about its
+// own agent as a `Writ::Agent` subject (403 otherwise):
 //   POST /access/v1/evaluation          POST /access/v1/evaluations
 //   POST /access/v1/search/subject      POST /access/v1/search/resource     POST /access/v1/search/action
 //   GET  /.well-known/authzen-configuration

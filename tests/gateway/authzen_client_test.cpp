@@ -1,5 +1,7 @@
 #include "gateway/authzen_client.h"
 
+#include <future>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -116,6 +118,84 @@ TEST(AuthzenClientTest, WaitMapsApprovalStates) {
   EXPECT_EQ(sent.back().path, "/v1/approvals/a/wait");
   EXPECT_EQ(sent.back().body.Find("timeout")->as_string(), "1500ms");
   EXPECT_GT(sent.back().timeout, std::chrono::milliseconds(1500));
+}
+
+// Outcome requests, sent from the client's own thread.
+struct OutcomeLog {
+  std::mutex mu;
+  std::vector<json::Value> bodies;
+  int attempts = 0;
+};
+
+// Answers `status` (or fails when not `reachable`), each request once `gate` is ready.
+HttpTransport OutcomeTransport(OutcomeLog* log, int status, bool reachable = true,
+                               std::shared_future<void> gate = std::shared_future<void>()) {
+  return [=](std::string_view, std::string_view path, const json::Value& body, std::chrono::milliseconds,
+             std::string_view) -> Result<HttpReply> {
+    if (gate.valid()) gate.wait();
+    std::lock_guard lock(log->mu);
+    EXPECT_EQ(path, "/v1/mcp/outcomes");
+    ++log->attempts;
+    if (!reachable) return Fail(Code::kUnavailable, "writd is not running");
+    log->bodies.push_back(body);
+    return HttpReply{.status = status};
+  };
+}
+
+TEST(AuthzenClientTest, OutcomesArePostedWithEverythingTheLedgerNeeds) {
+  OutcomeLog log;
+  {
+    auto client = NewAuthzenClient(OutcomeTransport(&log, 202));
+    client->RecordOutcome(ReadFile(), {.status = "ok", .is_error = true, .duration = std::chrono::microseconds(42),
+                                       .approval_id = "a-1"});
+    client->RecordOutcome(ReadFile(), {.status = "denied"});
+  }  // destruction sends what is queued
+  std::vector<std::string> items;
+  for (const json::Value& body : log.bodies) {
+    for (const json::Value& item : body.Find("outcomes")->as_array()) items.push_back(json::Serialize(item));
+  }
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0], R"({"correlation_id":"c-1","agent":"triage-bot","server":"fs","tool":"read_file","status":"ok",)"
+                      R"("is_error":true,"duration_us":42,"approval_id":"a-1"})");
+  EXPECT_EQ(items[1], R"({"correlation_id":"c-1","agent":"triage-bot","server":"fs","tool":"read_file",)"
+                      R"("status":"denied","is_error":false,"duration_us":0})");
+}
+
+TEST(AuthzenClientTest, OutcomesAreRetriedWhileWritdIsDownThenGivenUp) {
+  OutcomeLog log;
+  {
+    auto client = NewAuthzenClient(OutcomeTransport(&log, 202, /*reachable=*/false),
+                                   {.outcome_attempts = 3, .outcome_retry_delay = std::chrono::milliseconds(1)});
+    client->RecordOutcome(ReadFile(), {.status = "ok"});
+  }
+  EXPECT_EQ(log.attempts, 3);
+}
+
+TEST(AuthzenClientTest, RefusedOutcomesAreNotRetried) {
+  OutcomeLog log;
+  {
+    auto client = NewAuthzenClient(OutcomeTransport(&log, 400), {.outcome_retry_delay = std::chrono::milliseconds(1)});
+    client->RecordOutcome(ReadFile(), {.status = "ok"});
+  }
+  EXPECT_EQ(log.attempts, 1);
+}
+
+TEST(AuthzenClientTest, OutcomesBeyondTheQueueLimitAreDroppedNotBlocking) {
+  OutcomeLog log;
+  std::promise<void> writd_answers;
+  {
+    auto client = NewAuthzenClient(OutcomeTransport(&log, 202, true, writd_answers.get_future().share()),
+                                   {.max_outcome_batch = 2, .max_queued_outcomes = 4});
+    for (int i = 0; i < 1000; ++i) client->RecordOutcome(ReadFile(), {.status = "ok"});  // returns at once
+    writd_answers.set_value();
+  }
+  size_t sent = 0;
+  for (const json::Value& body : log.bodies) {
+    EXPECT_LE(body.Find("outcomes")->as_array().size(), 2u);
+    sent += body.Find("outcomes")->as_array().size();
+  }
+  EXPECT_GE(sent, 4u);
+  EXPECT_LE(sent, 6u);  // the batch in flight and the queue; the rest was logged as lost
 }
 
 }  // namespace

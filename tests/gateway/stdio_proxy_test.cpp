@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -21,10 +22,12 @@ class FakeDecisions final : public DecisionClient {
  public:
   std::map<std::string, Verdict> rules;
   bool unreachable = false;
+  std::string held_tool;  // decisions for this tool wait until Release()
 
   Result<Decision> Decide(const ToolCall& call) override {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     calls_.push_back(call);
+    if (call.tool == held_tool) cv_.wait(lock, [this] { return released_; });
     if (unreachable) return Fail(Code::kUnavailable, "writd is not running");
     auto rule = rules.find(call.tool);
     if (rule == rules.end()) return Decision{.verdict = Verdict::kDeny, .reason = "no permit", .policies = {"default"}};
@@ -53,6 +56,18 @@ class FakeDecisions final : public DecisionClient {
   void RecordOutcome(const ToolCall& call, const CallOutcome& outcome) override {
     std::lock_guard lock(mu_);
     outcomes_.emplace_back(call.correlation_id, outcome.status);
+    cv_.notify_all();
+  }
+  // The outcomes once there are `count` of them (or after 10 s, what there is).
+  std::vector<std::pair<std::string, std::string>> WaitForOutcomes(size_t count) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return outcomes_.size() >= count; });
+    return outcomes_;
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
   }
   void Answer(ApprovalState state) {
     std::lock_guard lock(mu_);
@@ -71,6 +86,7 @@ class FakeDecisions final : public DecisionClient {
   std::vector<std::pair<std::string, std::string>> outcomes_;
   ApprovalState answer_ = ApprovalState::kPending;
   bool granted_ = false;
+  bool released_ = false;
 };
 
 // Answers tools/call with the tool name and arguments; tools/list with three tools.
@@ -156,7 +172,10 @@ TEST_F(StdioProxyTest, DeniedCallGetsMinus32001WithPolicies) {
   const json::Value answer = Receive();
   EXPECT_EQ(answer.Find("error")->Find("code")->as_int(), kJsonRpcDenied);
   EXPECT_EQ(json::Serialize(*answer.Find("error")->Find("data")->Find("policies")), R"(["default"])");
-  EXPECT_TRUE(decisions_.outcomes().empty());  // never forwarded
+  // Never forwarded, and recorded as such under the call's correlation id.
+  ASSERT_EQ(decisions_.outcomes().size(), 1u);
+  EXPECT_EQ(decisions_.outcomes()[0].first, answer.Find("error")->Find("data")->Find("correlation_id")->as_string());
+  EXPECT_EQ(decisions_.outcomes()[0].second, "denied");
 }
 
 TEST_F(StdioProxyTest, UnreachableDecisionServiceGetsMinus32603) {
@@ -178,6 +197,33 @@ TEST_F(StdioProxyTest, ApprovalHoldsTheCallUntilGrantedWhileOtherTrafficFlows) {
   EXPECT_EQ(answer.Find("result")->Find("content")->as_array()[0].Find("text")->as_string(), "write");
 }
 
+TEST_F(StdioProxyTest, ASlowDecisionDoesNotHoldUpTheNextCall) {
+  decisions_.rules = {{"slow", Verdict::kAllow}, {"read", Verdict::kAllow}};
+  decisions_.held_tool = "slow";
+  Start();
+  Send(Call(11, "slow"));
+  Send(Call(12, "read"));
+  EXPECT_EQ(json::Serialize(*Receive().Find("id")), "12");
+  decisions_.Release();
+  EXPECT_EQ(json::Serialize(*Receive().Find("id")), "11");
+}
+
+TEST_F(StdioProxyTest, ACallCancelledWhileDecidedIsNotForwarded) {
+  decisions_.rules = {{"slow", Verdict::kAllow}, {"read", Verdict::kAllow}};
+  decisions_.held_tool = "slow";
+  Start();
+  Send(Call(13, "slow"));
+  Send(R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":13}})");
+  Send(Call(14, "read"));
+  EXPECT_EQ(json::Serialize(*Receive().Find("id")), "14");  // the cancellation was read and relayed first
+  decisions_.Release();
+  Send(Call(15, "read"));
+  EXPECT_EQ(json::Serialize(*Receive().Find("id")), "15");  // nothing came back for 13
+  const auto outcomes = decisions_.WaitForOutcomes(3);
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_EQ(std::count_if(outcomes.begin(), outcomes.end(), [](const auto& o) { return o.second == "cancelled"; }), 1);
+}
+
 TEST_F(StdioProxyTest, ApprovalTimeoutFailsTheCall) {
   decisions_.rules = {{"write", Verdict::kApprovalRequired}};
   Start(std::chrono::milliseconds(200));
@@ -185,6 +231,8 @@ TEST_F(StdioProxyTest, ApprovalTimeoutFailsTheCall) {
   const json::Value answer = Receive();
   EXPECT_EQ(answer.Find("error")->Find("code")->as_int(), kJsonRpcDenied);
   EXPECT_NE(answer.Find("error")->Find("message")->as_string().find("no approval within"), std::string::npos);
+  ASSERT_EQ(decisions_.outcomes().size(), 1u);
+  EXPECT_EQ(decisions_.outcomes()[0].second, "denied");
 }
 
 TEST_F(StdioProxyTest, ToolsListIsFiltered) {

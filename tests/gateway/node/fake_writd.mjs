@@ -1,15 +1,20 @@
-// A stand-in for writd's decision API on a Unix socket, for the proxy tests until the decision
-// service (branch authz) is merged: POST /access/v1/evaluation(s) and /v1/approvals/{id}/wait,
-// with the same request and answer shapes (docs/authzen.md on branch authz). Rules map
-// "<server>/<tool>" to "allow", "deny" or "approval"; anything else is denied.
+// A stand-in for what `writ mcp` asks of writd, on a Unix socket, with writd's request and answer
+// shapes (docs/authzen.md, docs/mcp.md): POST /v1/token (an attested token for `agent`),
+// /access/v1/evaluation(s), /v1/approvals/{id}/wait and /v1/mcp/outcomes. Rules map
+// "<server>/<tool>" to "allow", "deny" or "approval"; anything else is denied. It runs in the test's
+// own process so tests can look at what the proxy sent; the real writd has its own tests.
 import http from 'node:http';
 import crypto from 'node:crypto';
 
 export class FakeWritd {
-  constructor(socketPath, rules = {}) {
+  constructor(socketPath, rules = {}, { agent = 'test-agent' } = {}) {
     this.socketPath = socketPath;
     this.rules = rules;
+    this.agent = agent;  // what attestation answers
+    this.token = `fake.${crypto.randomUUID()}.token`;
     this.evaluations = [];  // every single evaluation request body, in order
+    this.outcomes = [];  // every outcome item reported, in order
+    this.unauthenticated = 0;  // requests without `Authorization: Bearer <this.token>`
     this.approvals = new Map();  // id -> {id, state, key, waiters:[]}
     this.server = http.createServer((req, res) => this.handle(req, res));
   }
@@ -63,9 +68,18 @@ export class FakeWritd {
     for await (const chunk of req) raw += chunk;
     const body = raw ? JSON.parse(raw) : {};
     const send = (status, value) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(value));
+      const text = JSON.stringify(value);  // with a Content-Length, as writd answers (never chunked)
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
     };
+    if (req.url === '/v1/token') {
+      return send(200, { access_token: this.token, token_type: 'Bearer', expires_in: 300, agent: this.agent });
+    }
+    if (req.headers.authorization !== `Bearer ${this.token}`) this.unauthenticated++;
+    if (req.url === '/v1/mcp/outcomes') {
+      this.outcomes.push(...body.outcomes);
+      return send(202, { accepted: body.outcomes.length });
+    }
     if (req.url === '/access/v1/evaluation') {
       this.evaluations.push(body);
       return send(200, this.evaluate(body));

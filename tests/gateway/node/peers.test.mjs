@@ -1,14 +1,15 @@
 // The official SDK client talks to the reference MCP servers directly and through `writ mcp`.
-// Decisions come from FakeWritd (the AuthZEN shapes writd answers with) until the decision service
-// is merged.
+// Decisions come from FakeWritd (the shapes writd answers with), so the tests can look at what the
+// proxy asked and reported; writd.test.mjs runs the same proxy against the real writd.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { FakeWritd } from './fake_writd.mjs';
-import { bin, connect, proxied, tempDir, withoutWritMeta } from './peers.mjs';
+import { bin, connect, proxied, tempDir, withoutWritMeta, writBinary } from './peers.mjs';
 
 async function expectMcpError(promise, code) {
   try {
@@ -19,6 +20,28 @@ async function expectMcpError(promise, code) {
     return error;
   }
   assert.fail(`expected JSON-RPC error ${code}`);
+}
+
+// Runs `writ mcp` with empty stdin (outside any `writ run`) and returns its exit status and stderr.
+// Asynchronously: the FakeWritd it talks to lives in this process.
+function runProxy(args) {
+  return new Promise((resolve) => {
+    const child = spawn(writBinary, args, { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, WRIT_TOKEN_FILE: '' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    child.stdin.end();
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+// The outcome the proxy reported for `correlationId` (reports leave the proxy after the answer).
+async function outcomeOf(writd, correlationId) {
+  for (let i = 0; i < 200; i++) {
+    const found = writd.outcomes.find((o) => o.correlation_id === correlationId);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`no outcome reported for ${correlationId}`);
 }
 
 describe('filesystem server', () => {
@@ -60,6 +83,11 @@ describe('filesystem server', () => {
     assert.deepEqual(asked.resource.properties.server, { __entity: { type: 'Writ::ToolServer', id: 'fs' } });
     assert.deepEqual(asked.context.args, args.arguments);
     assert.equal(asked.context.correlation_id, got._meta['writ/correlation_id']);
+    const outcome = await outcomeOf(writd, got._meta['writ/correlation_id']);
+    assert.deepEqual({ ...outcome, duration_us: 0 }, { correlation_id: got._meta['writ/correlation_id'],
+      agent: 'test-agent', server: 'fs', tool: 'read_text_file', status: 'ok', is_error: false, duration_us: 0 });
+    assert.ok(outcome.duration_us > 0);
+    assert.equal(writd.unauthenticated, 0, 'every request carries the attested token');
   });
 
   test('tools/list shows only the tools the agent may call', async () => {
@@ -82,6 +110,7 @@ describe('filesystem server', () => {
     assert.equal(error.data.reason, 'forbidden by deny-rule');
     assert.match(error.data.correlation_id, /^[0-9a-f-]{36}$/);
     assert.ok(fs.existsSync(from));
+    assert.equal((await outcomeOf(writd, error.data.correlation_id)).status, 'denied');
   });
 
   test('an unknown tool is denied by default', async () => {
@@ -102,6 +131,9 @@ describe('filesystem server', () => {
     const result = await call;
     assert.ok(!result.isError);
     assert.equal(fs.readFileSync(target, 'utf8'), 'ok');
+    const outcome = await outcomeOf(writd, result._meta['writ/correlation_id']);
+    assert.equal(outcome.status, 'ok');
+    assert.equal(outcome.approval_id, pending[0].id);
   });
 
   test('a write whose approval is denied fails clearly', async () => {
@@ -137,16 +169,32 @@ describe('approval timeout and an unreachable writd', () => {
     await peer.client.close();
   });
 
-  test('without writd a call gets -32603 and is never forwarded', async () => {
+  test('once writd is gone a call gets -32603 and is never forwarded', async () => {
     const target = path.join(dir, 'never.txt');
-    const peer = await connect(proxied([bin('mcp-server-filesystem'), dir],
-      { name: 'fs', socket: path.join(dir, 'nobody.sock') }));
+    const gone = new FakeWritd(path.join(dir, 'gone.sock'), { 'fs/write_file': 'allow' });
+    await gone.listen();
+    const peer = await connect(proxied([bin('mcp-server-filesystem'), dir], { name: 'fs', socket: gone.socketPath }));
+    await gone.close();
     const error = await expectMcpError(
       peer.client.callTool({ name: 'write_file', arguments: { path: target, content: 'x' } }), -32603);
     assert.match(error.message, /no decision for tool `fs\/write_file`, so it was not called/);
     assert.ok(!fs.existsSync(target));
     await expectMcpError(peer.client.listTools(), -32603);
     await peer.client.close();
+  });
+
+  test('without writd the proxy refuses to start: no principal can be verified', async () => {
+    const result = await runProxy(['--socket', path.join(dir, 'nobody.sock'), 'mcp', '--server', 'fs', '--',
+      bin('mcp-server-filesystem'), dir]);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /writ mcp: refusing to start: no principal: WRIT_TOKEN_FILE is not set/);
+  });
+
+  test('--as must match the attested agent', async () => {
+    const result = await runProxy(['--socket', socket, 'mcp', '--as', 'someone-else', '--server', 'fs', '--',
+      bin('mcp-server-filesystem'), dir]);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /--as `someone-else` does not match the agent `test-agent` verified from attestation/);
   });
 });
 
