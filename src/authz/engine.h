@@ -35,7 +35,7 @@ class PolicyStore;
 namespace writ::authz {
 
 // Where decisions and policy changes are recorded before they take effect. The writd wiring
-// appends to the ledger (LedgerRecorder); a failure makes the decision a deny.
+// appends to the ledger (server::DecisionRecorder); a failure makes the decision a deny.
 class Recorder {
  public:
   virtual ~Recorder() = default;
