@@ -172,8 +172,11 @@ class AuditApi {
     return JsonResponse(200, body);
   }
 
+  // Event bodies may name identities, tools and reasons, so reading them is an administrative
+  // action under the admin policy set. Checkpoint, key and proofs stay public: they reveal only
+  // hashes and sizes, and auditors outside writd need them to verify what they were shown.
   Result<Response> Events(const Request& request) {
-    WRIT_RETURN_IF_ERROR(RequireAdmin(request, access_, registry_));
+    WRIT_RETURN_IF_ERROR(AuthorizeAdmin(request, access_, registry_, {"audit:read", "audit", json::Value()}));
     WRIT_ASSIGN_OR_RETURN(const auto query, ParseEventQuery(request));
     WRIT_ASSIGN_OR_RETURN(const auto events, ledger_.Query(query));
     json::Value items = json::Array{};
@@ -190,7 +193,7 @@ class AuditApi {
   // Pages through the ledger so that one response stays bounded; the shipper continues from the
   // `X-Writ-Next` header (an index for `after`) until it is absent.
   Result<Response> Export(const Request& request) {
-    WRIT_RETURN_IF_ERROR(RequireAdmin(request, access_, registry_));
+    WRIT_RETURN_IF_ERROR(AuthorizeAdmin(request, access_, registry_, {"audit:export", "audit", json::Value()}));
     WRIT_ASSIGN_OR_RETURN(ledger::EventQuery query, ParseEventQuery(request));
     constexpr int64_t kPage = 1000;
     constexpr size_t kMaxEventsPerResponse = 50'000;

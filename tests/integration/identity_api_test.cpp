@@ -192,6 +192,39 @@ forbid (principal, action == Writ::Action::"token:issue", resource) when { conte
                                              R"(Writ::Action::"token:issue" ["no-admin-issue"])"));
 }
 
+// Reading the ledger's events is an admin action too: a policy can forbid it to one human (403,
+// recorded), while export, left permitted, still works and shows the recorded denial.
+TEST(AdminPolicyEndToEndTest, AuditReadCanBeForbiddenByTheAdminPolicy) {
+  writ::TempDir dir;
+  const auto data = dir.path() / "data";
+  std::filesystem::create_directories(data);
+  std::filesystem::permissions(data, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
+  std::ofstream(data / "admin.cedar") << R"(@id("local-administrators")
+permit (principal in Writ::Group::"administrators", action, resource);
+@id("bob-may-not-read-audit")
+forbid (principal == Writ::Human::"bob", action == Writ::Action::"audit:read", resource);
+)";
+  RunningWritd writd(data);
+  ASSERT_TRUE(writd.Start()) << "writd did not start";
+  auto client = writd.Client();
+  auto before = client.Request("GET", "/v1/audit/events");  // no human bob yet: the default permit applies
+  ASSERT_THAT(before, IsOk());
+  EXPECT_EQ(before->status, 200) << before->body;
+  ASSERT_EQ(RunShell(std::string(WRIT_CLI_BINARY) + " identity create bob --kind human --uid " +
+                         std::to_string(::getuid()),
+                     writd.socket())
+                .exit_code,
+            0);
+  auto events = client.Request("GET", "/v1/audit/events");
+  ASSERT_THAT(events, IsOk());
+  EXPECT_EQ(events->status, 403);
+  EXPECT_THAT(events->body, HasSubstr("bob-may-not-read-audit"));
+  auto exported = client.Request("GET", "/v1/audit/export");
+  ASSERT_THAT(exported, IsOk());
+  EXPECT_EQ(exported->status, 200) << exported->body;
+  EXPECT_THAT(exported->body, HasSubstr("bob-may-not-read-audit"));
+}
+
 TEST(CliWithoutDaemonTest, SaysWritdIsNotRunningInOneSentence) {
   writ::TempDir dir;
   auto result = RunShell(std::string(WRIT_CLI_BINARY) + " identity list", dir.file("nothing.sock"));
