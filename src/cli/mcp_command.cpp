@@ -216,17 +216,20 @@ Result<Principal> ResolvePrincipal(const std::string& socket, const std::string&
 }
 
 // HTTP to writd for the decision client, on one kept-alive connection per thread (the proxy's
-// threads: call deciders, approval waiters, the outcome sender). With `tokens` (stdio mode) each
-// request carries the agent's token; without (HTTP mode, whose agents bring their own tokens and are
-// checked by the authenticator) the proxy asks as a Unix-socket peer.
+// threads: call deciders, approval waiters, the outcome sender). A request's own `token` (HTTP mode:
+// the calling agent's, per call) goes out as its Authorization; else, with `tokens` (stdio mode), the
+// proxy's agent's token; else (HTTP mode's introspection) the proxy asks as a Unix-socket peer.
 gateway::HttpTransport WritdTransport(std::string socket, std::shared_ptr<TokenSource> tokens) {
   return [socket = std::move(socket), tokens = std::move(tokens)](
              std::string_view method, std::string_view path, const json::Value& body,
-             std::chrono::milliseconds timeout, std::string_view request_id) -> Result<gateway::HttpReply> {
+             std::chrono::milliseconds timeout, std::string_view request_id,
+             std::string_view token) -> Result<gateway::HttpReply> {
     std::string authorization;
-    if (tokens != nullptr) {
-      WRIT_ASSIGN_OR_RETURN(const std::string token, tokens->Current());
-      authorization = "Bearer " + token;
+    if (!token.empty()) {
+      authorization = fmt::format("Bearer {}", token);
+    } else if (tokens != nullptr) {
+      WRIT_ASSIGN_OR_RETURN(const std::string own, tokens->Current());
+      authorization = "Bearer " + own;
     }
     thread_local std::unique_ptr<gateway::UnixHttpConnection> connection;
     if (connection == nullptr) connection = std::make_unique<gateway::UnixHttpConnection>(socket);

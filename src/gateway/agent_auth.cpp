@@ -76,7 +76,7 @@ class IntrospectingAuthenticator final : public AgentAuthenticator {
         return Refuse("invalid_dpop_proof", "the proof's key is not the key the token is bound to");
       }
     }
-    return AuthenticatedAgent{.agent = entry.agent, .jti = entry.jti};
+    return AuthenticatedAgent{.agent = entry.agent, .jti = entry.jti, .token = std::string(token)};
   }
 
  private:
@@ -103,7 +103,7 @@ class IntrospectingAuthenticator final : public AgentAuthenticator {
     json::Value body;
     body.Set("token", std::string(token));
     if (!options_.audience.empty()) body.Set("audience", options_.audience);
-    auto reply = transport_("POST", "/v1/introspect", body, options_.timeout, "");
+    auto reply = transport_("POST", "/v1/introspect", body, options_.timeout, "", "");
     if (!reply) {
       log::Error("cannot introspect an agent token: request refused", {{"error", reply.error().message}});
       return Refuse("temporarily_unavailable", fmt::format("writd cannot be reached to check the token: {}",

@@ -46,6 +46,7 @@ struct AgentCredentials {
 struct AuthenticatedAgent {
   std::string agent;  // the principal of the decisions
   std::string jti;
+  std::string token;  // the token presented (a secret: never logged); decisions for the agent carry it
 };
 
 // Why a request was refused, for the 401 (or 503) answer.

@@ -119,11 +119,11 @@ class OutcomeSender {
     thread_.join();
   }
 
-  void Add(json::Value item) {
+  void Add(json::Value item, std::string token) {
     {
       std::lock_guard lock(mu_);
       if (queue_.size() < options_.max_queued_outcomes) {
-        queue_.push_back(std::move(item));
+        queue_.push_back(Queued{std::move(item), std::move(token)});
         // Wake the sender only when it waits for a first outcome or for a full batch: not one
         // wake-up per call.
         if (queue_.size() == 1 || queue_.size() == options_.max_outcome_batch) changed_.notify_all();
@@ -147,26 +147,42 @@ class OutcomeSender {
       if (queue_.empty()) return;  // stopping, and everything was sent
       changed_.wait_for(lock, options_.outcome_linger,
                         [this] { return stopping_ || queue_.size() >= options_.max_outcome_batch; });
+      // The first outcome's token, and every queued outcome of that token (in order) up to a batch.
+      const std::string token = queue_.front().token;
       json::Value items = json::Array{};
-      while (!queue_.empty() && items.as_array().size() < options_.max_outcome_batch) {
-        items.Append(std::move(queue_.front()));
+      std::deque<Queued> others;
+      while (!queue_.empty()) {
+        if (queue_.front().token == token && items.as_array().size() < options_.max_outcome_batch) {
+          items.Append(std::move(queue_.front().item));
+        } else {
+          others.push_back(std::move(queue_.front()));
+        }
         queue_.pop_front();
       }
+      queue_.swap(others);
       lock.unlock();
-      Send(items);
+      Send(items, token);
       lock.lock();
     }
   }
 
   // Posts one batch, retrying with a growing delay; on giving up, logs each outcome as lost.
-  void Send(const json::Value& items) {
+  void Send(const json::Value& items, std::string_view token) {
     json::Value body;
     body.Set("outcomes", items);
     std::string why;
     auto delay = options_.outcome_retry_delay;
     for (int attempt = 1; attempt <= options_.outcome_attempts; ++attempt) {
-      auto reply = transport_("POST", "/v1/mcp/outcomes", body, options_.decision_timeout, "");
+      auto reply = transport_("POST", "/v1/mcp/outcomes", body, options_.decision_timeout, "", token);
       if (reply && reply->status == 202) return;
+      if (reply && reply->status == 401 && !token.empty()) {
+        // The calls ran under a token that was valid then; record them under the proxy's own credentials.
+        log::Warn("mcp call outcomes: the agent's token is no longer accepted; sent without it",
+                  {{"outcomes", static_cast<int64_t>(items.as_array().size())}});
+        token = {};
+        --attempt;
+        continue;
+      }
       why = reply ? ReplyError(*reply, "the call outcomes").message : reply.error().message;
       // A 4xx will not get better by asking again.
       if (reply && reply->status >= 400 && reply->status < 500) break;
@@ -189,7 +205,12 @@ class OutcomeSender {
   const AuthzenClientOptions& options_;
   std::mutex mu_;
   std::condition_variable changed_;
-  std::deque<json::Value> queue_;  // guarded by mu_
+  struct Queued {
+    json::Value item;
+    std::string token;  // the call's token; a batch shares one
+  };
+
+  std::deque<Queued> queue_;       // guarded by mu_
   bool stopping_ = false;          // guarded by mu_
   std::chrono::steady_clock::time_point flush_deadline_;  // guarded by mu_; set with stopping_
   std::thread thread_;             // last: starts once the members above exist
@@ -202,13 +223,13 @@ class AuthzenClient final : public DecisionClient {
 
   Result<Decision> Decide(const ToolCall& call) override {
     WRIT_ASSIGN_OR_RETURN(const HttpReply reply, transport_("POST", "/access/v1/evaluation", EvaluationRequest(call),
-                                                            options_.decision_timeout, call.correlation_id));
+                                                            options_.decision_timeout, call.correlation_id, call.token));
     if (reply.status != 200 || !reply.body.is_object()) return Fail(ReplyError(reply, "the decision"));
     return ToDecision(reply.body);
   }
 
   Result<std::vector<Decision>> DecideList(std::string_view agent, std::string_view server,
-                                           const std::vector<std::string>& tools) override {
+                                           const std::vector<std::string>& tools, std::string_view token) override {
     std::vector<Decision> decisions;
     decisions.reserve(tools.size());
     for (size_t begin = 0; begin < tools.size(); begin += options_.max_list_batch) {
@@ -227,7 +248,7 @@ class AuthzenClient final : public DecisionClient {
       }
       body.Set("evaluations", std::move(items));
       WRIT_ASSIGN_OR_RETURN(const HttpReply reply,
-                            transport_("POST", "/access/v1/evaluations", body, options_.decision_timeout, ""));
+                            transport_("POST", "/access/v1/evaluations", body, options_.decision_timeout, "", token));
       const json::Value* answers = reply.body.Find("evaluations");
       if (reply.status != 200 || answers == nullptr || !answers->is_array() ||
           answers->as_array().size() != end - begin) {
@@ -238,12 +259,13 @@ class AuthzenClient final : public DecisionClient {
     return decisions;
   }
 
-  Result<ApprovalState> WaitForApproval(std::string_view approval_id, std::chrono::milliseconds timeout) override {
+  Result<ApprovalState> WaitForApproval(const ToolCall& call, std::string_view approval_id,
+                                        std::chrono::milliseconds timeout) override {
     const auto slice = std::min(timeout, kMaxWaitPerRequest);
     json::Value body;
     body.Set("timeout", fmt::format("{}ms", std::max<int64_t>(slice.count(), 1)));
     const std::string path = fmt::format("/v1/approvals/{}/wait", approval_id);
-    WRIT_ASSIGN_OR_RETURN(const HttpReply reply, transport_("POST", path, body, slice + kWaitSlack, ""));
+    WRIT_ASSIGN_OR_RETURN(const HttpReply reply, transport_("POST", path, body, slice + kWaitSlack, "", call.token));
     if (reply.status != 200) return Fail(ReplyError(reply, fmt::format("the wait on approval `{}`", approval_id)));
     const json::Value* state = reply.body.Find("state");
     const std::string name = state != nullptr && state->is_string() ? state->as_string() : "";
@@ -254,7 +276,7 @@ class AuthzenClient final : public DecisionClient {
   }
 
   void RecordOutcome(const ToolCall& call, const CallOutcome& outcome) override {
-    outcomes_.Add(OutcomeItem(call, outcome));
+    outcomes_.Add(OutcomeItem(call, outcome), call.token);
   }
 
  private:

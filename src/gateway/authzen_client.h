@@ -8,7 +8,10 @@
 // within options.outcome_linger, or while the previous request was in flight), retries a failed
 // request, and logs every
 // outcome it could not record (with its correlation id) as an error. Destroying the client sends
-// what is still queued, waiting at most options.outcome_flush_timeout.
+// what is still queued, waiting at most options.outcome_flush_timeout. A batch holds the outcomes of
+// one token only (ToolCall::token); a batch writd refuses as unauthenticated (the token expired or
+// was revoked after its call ran) is sent once more with the transport's own credentials, so a call
+// that ran is still recorded.
 #pragma once
 #include <functional>
 #include <memory>
@@ -26,11 +29,12 @@ struct HttpReply {
 
 // Sends `method path` with a JSON body (null = no body) and returns the reply. `timeout` bounds the
 // whole exchange; `request_id`, when not empty, goes out as X-Request-ID (writd records the decision
-// under it). Must be callable from several threads at once.
+// under it); `token`, when not empty, goes out as `Authorization: Bearer <token>` instead of the
+// transport's own credentials. Must be callable from several threads at once.
 // Errors: kUnavailable / kDeadlineExceeded when writd cannot be reached or does not answer.
 using HttpTransport = std::function<Result<HttpReply>(std::string_view method, std::string_view path,
                                                       const json::Value& body, std::chrono::milliseconds timeout,
-                                                      std::string_view request_id)>;
+                                                      std::string_view request_id, std::string_view token)>;
 
 struct AuthzenClientOptions {
   std::chrono::milliseconds decision_timeout{10'000};  // per evaluation request (and per outcome request)

@@ -26,6 +26,11 @@ struct ToolCall {
   std::string tool;
   json::Value arguments;       // the call's arguments (an object), already bounded by the proxy
   std::string correlation_id;  // UUIDv7; the same for the decision, the wait and the outcome
+  // The calling agent's writ token (a secret: never logged, never in the ledger). When set, every
+  // request to writd about this call (decision, approval wait, outcome) carries it, so writd holds
+  // the call to that token's agent; the Streamable HTTP proxy sets it per call because it serves
+  // several agents. Empty: the client's own credentials (the stdio proxy's token source).
+  std::string token;
 };
 
 struct Decision {
@@ -59,13 +64,15 @@ class DecisionClient {
   virtual Result<Decision> Decide(const ToolCall& call) = 0;
 
   // Decisions for listing `tools` of `server` to `agent` (no arguments; context {"tools_list":true}),
-  // in the order of `tools`. Errors: as Decide.
+  // in the order of `tools`; `token`, when not empty, is the agent's own (as ToolCall::token).
+  // Errors: as Decide.
   virtual Result<std::vector<Decision>> DecideList(std::string_view agent, std::string_view server,
-                                                   const std::vector<std::string>& tools) = 0;
+                                                   const std::vector<std::string>& tools, std::string_view token) = 0;
 
-  // Waits at most `timeout` for approval request `approval_id` to be decided and returns its state
-  // (kPending when the time ran out). Errors: kUnavailable, kNotFound.
-  virtual Result<ApprovalState> WaitForApproval(std::string_view approval_id, std::chrono::milliseconds timeout) = 0;
+  // Waits at most `timeout` for approval request `approval_id` of `call` to be decided and returns
+  // its state (kPending when the time ran out). Errors: kUnavailable, kNotFound.
+  virtual Result<ApprovalState> WaitForApproval(const ToolCall& call, std::string_view approval_id,
+                                                std::chrono::milliseconds timeout) = 0;
 
   // Records what became of `call` under its correlation id. Must not delay the caller (the call's
   // answer goes to the client right after); an outcome that cannot be recorded is logged as an error.

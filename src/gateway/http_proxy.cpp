@@ -229,15 +229,15 @@ class HttpProxy::Impl {
   awaitable<void> AcceptLoop();
   awaitable<void> Serve(tcp::socket socket);
   awaitable<bool> Handle(beast::tcp_stream& client, const ClientRequest& request);
-  awaitable<bool> HandlePost(beast::tcp_stream& client, const ClientRequest& request, const std::string& agent);
-  awaitable<bool> Relay(beast::tcp_stream& client, const ClientRequest& request, const std::string& agent,
+  awaitable<bool> HandlePost(beast::tcp_stream& client, const ClientRequest& request, const AuthenticatedAgent& who);
+  awaitable<bool> Relay(beast::tcp_stream& client, const ClientRequest& request, const AuthenticatedAgent& who,
                         std::string body, Expected expected);
   awaitable<bool> RelaySse(beast::tcp_stream& client, const ClientRequest& request, beast::tcp_stream& upstream,
                            beast::flat_buffer& buffer, bhttp::response_parser<bhttp::buffer_body>& parser,
-                           const std::string& agent, Expected& expected, std::string_view session);
+                           const AuthenticatedAgent& who, Expected& expected, std::string_view session);
   // The JSON-RPC message `data` as the client may see it: nullopt = relay it unchanged.
-  awaitable<std::optional<std::string>> Screen(std::string_view data, const std::string& agent, Expected& expected);
-  awaitable<std::string> ScreenEvent(std::string event, const std::string& agent, Expected& expected);
+  awaitable<std::optional<std::string>> Screen(std::string_view data, const AuthenticatedAgent& who, Expected& expected);
+  awaitable<std::string> ScreenEvent(std::string event, const AuthenticatedAgent& who, Expected& expected);
   awaitable<bool> Send(beast::tcp_stream& client, const ClientRequest& request, unsigned status, std::string body,
                        std::string_view content_type = "application/json",
                        std::vector<std::pair<std::string, std::string>> headers = {});
@@ -488,15 +488,15 @@ awaitable<bool> HttpProxy::Impl::Handle(beast::tcp_stream& client, const ClientR
                                    "writ: this MCP session belongs to another agent");
     }
   }
-  if (method == bhttp::verb::post) co_return co_await HandlePost(client, request, who->agent);
+  if (method == bhttp::verb::post) co_return co_await HandlePost(client, request, *who);
   // Named, not temporaries: g++ 12 destroys some temporaries in co_await arguments twice.
   std::string no_body;
   Expected nothing_expected;
-  co_return co_await Relay(client, request, who->agent, std::move(no_body), std::move(nothing_expected));
+  co_return co_await Relay(client, request, *who, std::move(no_body), std::move(nothing_expected));
 }
 
 awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const ClientRequest& request,
-                                            const std::string& agent) {
+                                            const AuthenticatedAgent& who) {
   if (!StartsWithIgnoreCase(Field(request, "Content-Type"), "application/json")) {
     co_return co_await SendError(client, request, 415, json::Value(), kJsonRpcInvalidRequest,
                                  "writ: a POST body must be application/json");
@@ -518,7 +518,7 @@ awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const Cli
     expected.id = *id;
     if (method->as_string() == "tools/list") expected.kind = Expected::Kind::kList;
     if (method->as_string() == "tools/call") {
-      CallCheck check = co_await Offload(decision_pool_, [&] { return interceptor_.CheckCall(agent, message, *id); });
+      CallCheck check = co_await Offload(decision_pool_, [&] { return interceptor_.CheckCall(who.agent, message, *id, who.token); });
       if (check.next == CallCheck::Next::kAwaitApproval) {
         // A client that gives up waiting (closes its connection) must not have the call run once granted.
         auto gone = std::make_shared<std::atomic<bool>>(false);
@@ -530,7 +530,7 @@ awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const Cli
           });
         }
         if (!waited) {
-          log::Info("tools/call abandoned while waiting for approval", {{"agent", agent}});
+          log::Info("tools/call abandoned while waiting for approval", {{"agent", who.agent}});
           co_return false;
         }
         check = std::move(*waited);
@@ -540,7 +540,7 @@ awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const Cli
       expected.call = std::move(check.call);
     }
   }
-  co_return co_await Relay(client, request, agent, request.body(), std::move(expected));
+  co_return co_await Relay(client, request, who, request.body(), std::move(expected));
 }
 
 std::unique_ptr<beast::tcp_stream> HttpProxy::Impl::TakeIdleUpstream() {
@@ -567,7 +567,7 @@ void HttpProxy::Impl::FailExpected(Expected& expected) {
 }
 
 awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRequest& request,
-                                       const std::string& agent, std::string body, Expected expected) {
+                                       const AuthenticatedAgent& who, std::string body, Expected expected) {
   bhttp::request<bhttp::string_body> out{request.method(), upstream_.path, 11};
   out.set(bhttp::field::host, upstream_.host_header);
   out.set(bhttp::field::user_agent, "writ-mcp");
@@ -632,7 +632,7 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
     answered_session.assign(found->value().data(), found->value().size());
     if (answered_session.size() > kMaxSessionIdBytes || !IsVisibleAscii(answered_session)) answered_session.clear();
   }
-  if (!answered_session.empty() && session.empty() && status / 100 == 2) RememberSession(answered_session, agent);
+  if (!answered_session.empty() && session.empty() && status / 100 == 2) RememberSession(answered_session, who.agent);
   if (!session.empty() && (status == 404 || (request.method() == bhttp::verb::delete_ && status / 100 == 2))) {
     ForgetSession(session);
   }
@@ -642,7 +642,7 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
   const std::string content_type(type_field.data(), type_field.size());
 
   if (status == 200 && StartsWithIgnoreCase(content_type, "text/event-stream")) {
-    const bool keep = co_await RelaySse(client, request, *upstream, buffer, parser, agent, expected,
+    const bool keep = co_await RelaySse(client, request, *upstream, buffer, parser, who, expected,
                                         answered_session.empty() ? std::string_view(session) : answered_session);
     FailExpected(expected);
     if (parser.is_done()) KeepIdleUpstream(std::move(upstream), parser.get().keep_alive(), buffer);
@@ -671,7 +671,7 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
   }
   if (parser.is_done()) KeepIdleUpstream(std::move(upstream), parser.get().keep_alive(), buffer);
   if (StartsWithIgnoreCase(content_type, "application/json") && !answer.empty()) {
-    if (auto screened = co_await Screen(answer, agent, expected)) answer = std::move(*screened);
+    if (auto screened = co_await Screen(answer, who, expected)) answer = std::move(*screened);
   }
   FailExpected(expected);
   co_return co_await Send(client, request, status, std::move(answer), content_type, std::move(headers));
@@ -680,7 +680,7 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
 awaitable<bool> HttpProxy::Impl::RelaySse(beast::tcp_stream& client, const ClientRequest& request,
                                           beast::tcp_stream& upstream, beast::flat_buffer& buffer,
                                           bhttp::response_parser<bhttp::buffer_body>& parser,
-                                          const std::string& agent, Expected& expected, std::string_view session) {
+                                          const AuthenticatedAgent& who, Expected& expected, std::string_view session) {
   bhttp::response<bhttp::empty_body> head{bhttp::status::ok, request.version() == 10 ? 10u : 11u};
   head.set(bhttp::field::server, "writ-mcp");
   head.set(bhttp::field::content_type, "text/event-stream");
@@ -724,7 +724,7 @@ awaitable<bool> HttpProxy::Impl::RelaySse(beast::tcp_stream& client, const Clien
       if (end == std::string::npos) break;
       std::string event = pending.substr(0, end);
       pending.erase(0, end + separator);
-      out += co_await ScreenEvent(std::move(event), agent, expected);
+      out += co_await ScreenEvent(std::move(event), who, expected);
       out += "\n\n";
     }
     if (pending.size() > options_.max_message_bytes) {
@@ -744,7 +744,7 @@ awaitable<bool> HttpProxy::Impl::RelaySse(beast::tcp_stream& client, const Clien
   co_return !error && request.keep_alive() && !stopping_;
 }
 
-awaitable<std::string> HttpProxy::Impl::ScreenEvent(std::string event, const std::string& agent, Expected& expected) {
+awaitable<std::string> HttpProxy::Impl::ScreenEvent(std::string event, const AuthenticatedAgent& who, Expected& expected) {
   std::string data;
   bool has_data = false;
   std::string kept;  // the event's other lines (id, event, retry, comments), in order
@@ -767,12 +767,12 @@ awaitable<std::string> HttpProxy::Impl::ScreenEvent(std::string event, const std
     start = end + 1;
   }
   if (!has_data) co_return event;
-  auto screened = co_await Screen(data, agent, expected);
+  auto screened = co_await Screen(data, who, expected);
   if (!screened) co_return event;
   co_return kept + "data: " + *screened;
 }
 
-awaitable<std::optional<std::string>> HttpProxy::Impl::Screen(std::string_view data, const std::string& agent,
+awaitable<std::optional<std::string>> HttpProxy::Impl::Screen(std::string_view data, const AuthenticatedAgent& who,
                                                               Expected& expected) {
   auto parsed = json::Parse(data, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
   if (!parsed || !parsed->is_object() || parsed->Find("method") != nullptr) co_return std::nullopt;
@@ -786,7 +786,7 @@ awaitable<std::optional<std::string>> HttpProxy::Impl::Screen(std::string_view d
       });
     }
     co_return co_await Offload(decision_pool_,
-                               [&] { return interceptor_.FilterList(agent, expected.id, std::move(*parsed)); });
+                               [&] { return interceptor_.FilterList(who.agent, expected.id, std::move(*parsed), who.token); });
   }
   // Not the answer this POST waits for (e.g. a stream resumed with GET + Last-Event-ID): a tool list
   // is still filtered, so no path shows the agent a forbidden tool.
@@ -795,7 +795,7 @@ awaitable<std::optional<std::string>> HttpProxy::Impl::Screen(std::string_view d
   if (tools == nullptr || !tools->is_array()) co_return std::nullopt;
   const json::Value answer_id = *id;
   co_return co_await Offload(decision_pool_,
-                             [&] { return interceptor_.FilterList(agent, answer_id, std::move(*parsed)); });
+                             [&] { return interceptor_.FilterList(who.agent, answer_id, std::move(*parsed), who.token); });
 }
 
 Result<std::unique_ptr<HttpProxy>> HttpProxy::Start(HttpProxyOptions options) {

@@ -34,7 +34,8 @@ std::string JsonRpcError(const json::Value& id, int code, std::string_view messa
   return writer.Take();
 }
 
-CallCheck Interceptor::CheckCall(std::string_view agent, const json::Value& message, const json::Value& id) const {
+CallCheck Interceptor::CheckCall(std::string_view agent, const json::Value& message, const json::Value& id,
+                                 std::string_view token) const {
   CallCheck check;
   const json::Value* params = message.Find("params");
   const json::Value* name = params != nullptr ? params->Find("name") : nullptr;
@@ -51,7 +52,8 @@ CallCheck Interceptor::CheckCall(std::string_view agent, const json::Value& mess
                 .server = options_.server_name,
                 .tool = name->as_string(),
                 .arguments = arguments != nullptr && arguments->is_object() ? *arguments : json::Value(json::Object{}),
-                .correlation_id = NewUuidV7()};
+                .correlation_id = NewUuidV7(),
+                .token = std::string(token)};
   if (const size_t size = json::Serialize(call.arguments).size(); size > options_.max_argument_bytes) {
     check.reply = Denied(id, call,
                          Decision{.reason = fmt::format("arguments of {} bytes exceed the decision limit of {} bytes",
@@ -110,7 +112,7 @@ std::optional<CallCheck> Interceptor::AwaitApproval(CallCheck check, const json:
                                       std::chrono::duration_cast<std::chrono::seconds>(options_.approval_timeout).count(),
                                       decision.approval_id)));
     }
-    auto state = options_.decisions->WaitForApproval(decision.approval_id, std::min(left, options_.approval_poll));
+    auto state = options_.decisions->WaitForApproval(call, decision.approval_id, std::min(left, options_.approval_poll));
     if (!state) {
       json::Value data = CorrelationData(call);
       data.Set("approval_id", decision.approval_id);
@@ -196,7 +198,8 @@ void Interceptor::CancelCall(const ToolCall& call, std::string_view approval_id)
   options_.decisions->RecordOutcome(call, {.status = "cancelled", .approval_id = std::string(approval_id)});
 }
 
-std::string Interceptor::FilterList(std::string_view agent, const json::Value& id, json::Value message) const {
+std::string Interceptor::FilterList(std::string_view agent, const json::Value& id, json::Value message,
+                                    std::string_view token) const {
   json::Value* tools = nullptr;
   if (message.is_object()) {
     for (json::Member& member : message.mutable_object()) {
@@ -212,7 +215,7 @@ std::string Interceptor::FilterList(std::string_view agent, const json::Value& i
     const json::Value* name = tool.Find("name");
     names.push_back(name != nullptr && name->is_string() ? name->as_string() : std::string());
   }
-  auto decisions = options_.decisions->DecideList(agent, options_.server_name, names);
+  auto decisions = options_.decisions->DecideList(agent, options_.server_name, names, token);
   if (!decisions) {
     return JsonRpcError(id, kJsonRpcInternalError,
                         fmt::format("writ: cannot decide which tools of `{}` to list: {}", options_.server_name,

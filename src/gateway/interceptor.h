@@ -57,10 +57,12 @@ class Interceptor {
 
   explicit Interceptor(InterceptorOptions options) : options_(std::move(options)) {}
 
-  // Decides tools/call request `message` (an object; its id is `id`) for `agent`. Malformed params,
+  // Decides tools/call request `message` (an object; its id is `id`) for `agent`, whose own token
+  // `token` (when not empty) goes with every request to writd about the call. Malformed params,
   // oversized arguments, a deny and a missing decision come back as kReply; blocks for one decision.
   // A refusal by writ (oversized arguments, deny) is recorded as outcome "denied".
-  CallCheck CheckCall(std::string_view agent, const json::Value& message, const json::Value& id) const;
+  CallCheck CheckCall(std::string_view agent, const json::Value& message, const json::Value& id,
+                      std::string_view token = {}) const;
 
   // Waits (blocking, at most options.approval_timeout) for the approval of a kAwaitApproval check,
   // then decides again (a grant is consumed; a policy change still wins). Returns kForward or
@@ -84,9 +86,10 @@ class Interceptor {
   void CancelCall(const ToolCall& call, std::string_view approval_id = {}) const;
 
   // The server's tools/list answer `message` to request `id`, keeping only the tools `agent` may
-  // call (allow or approval required). A message without `result.tools` is returned unchanged; no
-  // decision gives a -32603 error instead of the list.
-  std::string FilterList(std::string_view agent, const json::Value& id, json::Value message) const;
+  // call (allow or approval required), decided with `token` as CheckCall. A message without
+  // `result.tools` is returned unchanged; no decision gives a -32603 error instead of the list.
+  std::string FilterList(std::string_view agent, const json::Value& id, json::Value message,
+                         std::string_view token = {}) const;
 
   const InterceptorOptions& options() const { return options_; }
 

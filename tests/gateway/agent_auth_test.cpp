@@ -22,7 +22,7 @@ struct Writd {
 
   HttpTransport Transport() {
     return [this](std::string_view method, std::string_view path, const json::Value& request,
-                  std::chrono::milliseconds, std::string_view) -> Result<HttpReply> {
+                  std::chrono::milliseconds, std::string_view, std::string_view) -> Result<HttpReply> {
       EXPECT_EQ(method, "POST");
       EXPECT_EQ(path, "/v1/introspect");
       asked.push_back(request);

@@ -24,7 +24,7 @@ struct Sent {
 HttpTransport Scripted(std::vector<Sent>* sent, std::string reply_json, int status = 200,
                        std::optional<Error> error = std::nullopt) {
   return [=](std::string_view method, std::string_view path, const json::Value& body,
-             std::chrono::milliseconds timeout, std::string_view request_id) -> Result<HttpReply> {
+             std::chrono::milliseconds timeout, std::string_view request_id, std::string_view) -> Result<HttpReply> {
     if (!request_id.empty()) {
       EXPECT_EQ(request_id, "c-1");
     }
@@ -92,7 +92,7 @@ TEST(AuthzenClientTest, ListDecisionsUseOneBatchInOrder) {
   std::vector<Sent> sent;
   auto client = NewAuthzenClient(Scripted(
       &sent, R"({"evaluations":[{"decision":true},{"decision":false},{"decision":false,"context":{"approval_required":true,"approval":{"id":"x"}}}]})"));
-  auto decisions = client->DecideList("bot", "fs", {"a", "b", "c"});
+  auto decisions = client->DecideList("bot", "fs", {"a", "b", "c"}, "");
   ASSERT_TRUE(decisions.has_value());
   ASSERT_EQ(decisions->size(), 3u);
   EXPECT_EQ((*decisions)[0].verdict, Verdict::kAllow);
@@ -102,7 +102,7 @@ TEST(AuthzenClientTest, ListDecisionsUseOneBatchInOrder) {
   EXPECT_EQ(sent[0].path, "/access/v1/evaluations");
   EXPECT_EQ(sent[0].body.Find("evaluations")->as_array().size(), 3u);
   // A batch answer of the wrong length is not trusted.
-  EXPECT_FALSE(client->DecideList("bot", "fs", {"a", "b"}).has_value());
+  EXPECT_FALSE(client->DecideList("bot", "fs", {"a", "b"}, "").has_value());
 }
 
 TEST(AuthzenClientTest, WaitMapsApprovalStates) {
@@ -111,7 +111,7 @@ TEST(AuthzenClientTest, WaitMapsApprovalStates) {
            {"granted", ApprovalState::kGranted}, {"denied", ApprovalState::kDenied},
            {"expired", ApprovalState::kExpired}, {"pending", ApprovalState::kPending}}) {
     auto client = NewAuthzenClient(Scripted(&sent, R"({"id":"a","state":")" + state + R"("})"));
-    auto got = client->WaitForApproval("a", std::chrono::milliseconds(1500));
+    auto got = client->WaitForApproval(ToolCall{}, "a", std::chrono::milliseconds(1500));
     ASSERT_TRUE(got.has_value());
     EXPECT_EQ(*got, want) << state;
   }
@@ -131,7 +131,7 @@ struct OutcomeLog {
 HttpTransport OutcomeTransport(OutcomeLog* log, int status, bool reachable = true,
                                std::shared_future<void> gate = std::shared_future<void>()) {
   return [=](std::string_view, std::string_view path, const json::Value& body, std::chrono::milliseconds,
-             std::string_view) -> Result<HttpReply> {
+             std::string_view, std::string_view) -> Result<HttpReply> {
     if (gate.valid()) gate.wait();
     std::lock_guard lock(log->mu);
     EXPECT_EQ(path, "/v1/mcp/outcomes");

@@ -38,14 +38,14 @@ class FakeDecisions final : public DecisionClient {
     return Decision{.verdict = rule->second, .reason = "rule", .policies = {"p-" + call.tool}, .approval_id = "ap-1"};
   }
   Result<std::vector<Decision>> DecideList(std::string_view, std::string_view,
-                                           const std::vector<std::string>& tools) override {
+                                           const std::vector<std::string>& tools, std::string_view) override {
     std::vector<Decision> out;
     for (const std::string& tool : tools) {
       out.push_back({.verdict = rules.count(tool) > 0 ? rules[tool] : Verdict::kDeny});
     }
     return out;
   }
-  Result<ApprovalState> WaitForApproval(std::string_view, std::chrono::milliseconds timeout) override {
+  Result<ApprovalState> WaitForApproval(const ToolCall&, std::string_view, std::chrono::milliseconds timeout) override {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, timeout, [this] { return answer_ != ApprovalState::kPending; });
     const ApprovalState state = answer_;
