@@ -289,6 +289,27 @@ describe('writ mcp --listen (Streamable HTTP) with the real writd', { skip: !wri
     assert.ok(Date.now() - revokedAt < 2500, `refused after ${Date.now() - revokedAt} ms`);
   });
 
+  test('writd holds each call to the calling agent\'s own token, even while the proxy still trusts it', async () => {
+    // A proxy that rechecks tokens only every 10 minutes: after the revocation its cache still
+    // says "valid", so only writd, which receives the token with the decision, can refuse the call.
+    const lazy = await startProxy(upstreamUrl, ['--token-recheck', '10m']);
+    const fresh = await writ('token', 'issue', '--agent', 'http-bot', '--ttl', '10m');
+    const session = await connectHttp(lazy.match[1], fresh);
+    try {
+      const allowed = await session.client.callTool({ name: 'echo', arguments: { message: 'before' } });
+      assert.equal(allowed.content[0].text, 'Echo: before');
+      await writ('token', 'revoke', '--token', fresh);
+      await assert.rejects(session.client.callTool({ name: 'echo', arguments: { message: 'after' } }), (error) => {
+        assert.ok(error instanceof McpError, String(error));
+        assert.equal(error.code, -32603);
+        return true;
+      });
+    } finally {
+      await session.client.close();
+      await stop(lazy.child);
+    }
+  });
+
   test('hostile requests: oversized body 413, foreign Origin 403, batch 400, wrong path 404, PUT 405', async () => {
     const auth = { Authorization: `Bearer ${token}` };
     const huge = { jsonrpc: '2.0', id: 9, method: 'tools/call',
