@@ -1,6 +1,7 @@
 // End to end: a real writd, driven through the real `writ` CLI and raw HTTP on its Unix socket.
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -127,13 +128,19 @@ TEST_F(IdentityApiTest, AcknowledgedWritesSurviveKillDashNine) {
   EXPECT_EQ(json::Parse(list.output)->Find("items")->as_array().size(), static_cast<size_t>(kAgents));
 }
 
-// The admin policy set in <data-dir>/admin.cedar governs identity, token and key administration.
-TEST(AdminPolicyEndToEndTest, ForbiddenActionsAreA403NamingThePolicyAndAreAudited) {
-  writ::TempDir dir;
+// A fresh, private data dir under `dir` whose admin policy set (admin.cedar) is `policies`.
+std::filesystem::path DataDirWithAdminPolicy(const writ::TempDir& dir, const std::string& policies) {
   const auto data = dir.path() / "data";
   std::filesystem::create_directories(data);
   std::filesystem::permissions(data, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
-  std::ofstream(data / "admin.cedar") << R"(@id("local-administrators")
+  std::ofstream(data / "admin.cedar") << policies;
+  return data;
+}
+
+// The admin policy set in <data-dir>/admin.cedar governs identity, token and key administration.
+TEST(AdminPolicyEndToEndTest, ForbiddenActionsAreA403NamingThePolicyAndAreAudited) {
+  writ::TempDir dir;
+  const auto data = DataDirWithAdminPolicy(dir, R"(@id("local-administrators")
 permit (principal in Writ::Group::"administrators", action, resource);
 @id("bob-may-not-revoke")
 forbid (principal == Writ::Human::"bob", action == Writ::Action::"identity:revoke", resource);
@@ -141,7 +148,7 @@ forbid (principal == Writ::Human::"bob", action == Writ::Action::"identity:revok
 forbid (principal, action == Writ::Action::"keys:rotate", resource);
 @id("no-admin-issue")
 forbid (principal, action == Writ::Action::"token:issue", resource) when { context.agent == "bot" };
-)";
+)");
   RunningWritd writd(data);
   ASSERT_TRUE(writd.Start()) << "writd did not start";
   const auto writ = [&](const std::string& arguments) {
@@ -196,14 +203,11 @@ forbid (principal, action == Writ::Action::"token:issue", resource) when { conte
 // recorded), while export, left permitted, still works and shows the recorded denial.
 TEST(AdminPolicyEndToEndTest, AuditReadCanBeForbiddenByTheAdminPolicy) {
   writ::TempDir dir;
-  const auto data = dir.path() / "data";
-  std::filesystem::create_directories(data);
-  std::filesystem::permissions(data, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
-  std::ofstream(data / "admin.cedar") << R"(@id("local-administrators")
+  const auto data = DataDirWithAdminPolicy(dir, R"(@id("local-administrators")
 permit (principal in Writ::Group::"administrators", action, resource);
 @id("bob-may-not-read-audit")
 forbid (principal == Writ::Human::"bob", action == Writ::Action::"audit:read", resource);
-)";
+)");
   RunningWritd writd(data);
   ASSERT_TRUE(writd.Start()) << "writd did not start";
   auto client = writd.Client();
