@@ -37,6 +37,17 @@ TEST(DatabaseTest, NewerSchemaThanBinaryIsAClearError) {
               FailsWith(Code::kFailedPrecondition, HasSubstr("version 2 but this binary knows only version 1")));
 }
 
+TEST(DatabaseTest, OlderSchemaOnAReadOnlyConnectionSaysToStartWritd) {
+  TempDir dir;
+  const std::string_view both[] = {kV1, kV2};
+  ASSERT_THAT(Database::Open(dir.file("a.db")).value()->Migrate("demo", std::span(both, 1)), IsOk());
+  auto reader = Database::Open(dir.file("a.db"), {.read_only = true}).value();
+  EXPECT_THAT(reader->Migrate("demo", std::span(both, 1)), IsOk());  // up to date: nothing to write
+  EXPECT_THAT(reader->Migrate("demo", both),
+              FailsWith(Code::kFailedPrecondition, HasSubstr("start writd once on this data directory to migrate it")));
+  EXPECT_EQ(reader->SchemaVersion("demo").value(), 1);
+}
+
 TEST(DatabaseTest, FailedMigrationLeavesVersionUnchanged) {
   TempDir dir;
   auto db = Database::Open(dir.file("a.db")).value();

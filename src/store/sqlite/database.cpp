@@ -81,6 +81,11 @@ Result<int64_t> Database::SchemaVersion(std::string_view component) {
   return has_row ? query.ColumnInt(0) : 0;
 }
 
+bool Database::IsReadOnly() {
+  MutexLock lock(mu_);
+  return sqlite3_db_readonly(db_, "main") == 1;
+}
+
 Status Database::Migrate(std::string_view component, std::span<const std::string_view> migrations) {
   WRIT_ASSIGN_OR_RETURN(const int64_t current, SchemaVersion(component));
   const auto known = static_cast<int64_t>(migrations.size());
@@ -88,6 +93,14 @@ Status Database::Migrate(std::string_view component, std::span<const std::string
     return Fail(Code::kFailedPrecondition,
                 fmt::format("store: the `{}` schema in `{}` is version {} but this binary knows only version {}; "
                             "upgrade writd or use a data directory made by this version",
+                            component, path_, current, known));
+  }
+  if (current < known && IsReadOnly()) {
+    // A read-only opener (offline `writ audit verify`) cannot migrate: say what to do, not SQLite's
+    // "attempt to write a readonly database".
+    return Fail(Code::kFailedPrecondition,
+                fmt::format("store: the `{}` schema in `{}` is version {}, older than this binary's version {}, "
+                            "and it is open read-only; start writd once on this data directory to migrate it",
                             component, path_, current, known));
   }
   for (int64_t version = current + 1; version <= known; ++version) {

@@ -40,8 +40,12 @@ class Database {
   // Brings `component`'s schema to version migrations.size(): runs each migration whose number
   // (1-based index) is above the recorded version, each in its own transaction with its record.
   // Errors: kFailedPrecondition if the database records a newer version than the binary knows
-  // (the message says to upgrade writd); kUnavailable if a migration fails.
+  // (the message says to upgrade writd) or an older one on a read-only connection (the message says
+  // to start writd once to migrate); kUnavailable if a migration fails.
   Status Migrate(std::string_view component, std::span<const std::string_view> migrations);
+
+  // True when this connection cannot write (opened with read_only).
+  bool IsReadOnly();
 
   // Schema version recorded for `component` (0 if never migrated).
   Result<int64_t> SchemaVersion(std::string_view component);
