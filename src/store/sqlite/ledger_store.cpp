@@ -9,6 +9,7 @@
 #include <thread>
 #include <cstring>
 #include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,17 @@
 
 namespace writ::store::sqlite {
 namespace {
+
+// The statement cached in `slot`, prepared on `db` at first use and reset for this use: reads on the
+// proof and verify paths then pay no SQL compilation. REQUIRES: db.mu() held.
+Result<Statement*> Reused(Database& db, std::optional<Statement>& slot, std::string_view sql) WRIT_REQUIRES(db.mu()) {
+  if (!slot) {
+    WRIT_ASSIGN_OR_RETURN(Statement statement, db.Prepare(sql));
+    slot.emplace(std::move(statement));
+  }
+  slot->Reset();
+  return &*slot;
+}
 
 // Numbered migrations of the `ledger` component: append only, never edit a released one.
 constexpr std::array<std::string_view, 2> kMigrations = {
@@ -209,13 +221,10 @@ class SqliteLedgerStore final : public LedgerStore {
     if (end <= begin) return out;
     out.reserve((end - begin) * kHashSize);
     MutexLock lock(reader_->mu());
-    if (!leaves_) {
-      WRIT_ASSIGN_OR_RETURN(Statement statement, reader_->Prepare("SELECT chunk, hashes FROM ledger_leaves "
-                                                                  "WHERE chunk >= ? AND chunk <= ? ORDER BY chunk"));
-      leaves_.emplace(std::move(statement));
-    }
-    Statement& query = *leaves_;
-    query.Reset();
+    WRIT_ASSIGN_OR_RETURN(Statement* const reused, Reused(*reader_, leaves_,
+                                                          "SELECT chunk, hashes FROM ledger_leaves "
+                                                          "WHERE chunk >= ? AND chunk <= ? ORDER BY chunk"));
+    Statement& query = *reused;
     query.Bind(1, static_cast<int64_t>(begin / kLedgerLeafChunk)).Bind(2, static_cast<int64_t>((end - 1) / kLedgerLeafChunk));
     uint64_t next = begin;
     Status status = Ok();
@@ -268,16 +277,13 @@ class SqliteLedgerStore final : public LedgerStore {
   Result<bool> ReadSegment(uint64_t first, bool containing, LedgerSegment& out) override {
     MutexLock lock(reader_->mu());
     std::optional<Statement>& cached = containing ? segment_containing_ : segment_from_;
-    if (!cached) {
-      WRIT_ASSIGN_OR_RETURN(Statement statement,
-                            reader_->Prepare(containing ? "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
-                                                          "WHERE first_idx <= ? ORDER BY first_idx DESC LIMIT 1"
-                                                        : "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
-                                                          "WHERE first_idx >= ? ORDER BY first_idx LIMIT 1"));
-      cached.emplace(std::move(statement));
-    }
-    Statement& query = *cached;
-    query.Reset();
+    WRIT_ASSIGN_OR_RETURN(Statement* const reused,
+                          Reused(*reader_, cached,
+                                 containing ? "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
+                                              "WHERE first_idx <= ? ORDER BY first_idx DESC LIMIT 1"
+                                            : "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
+                                              "WHERE first_idx >= ? ORDER BY first_idx LIMIT 1"));
+    Statement& query = *reused;
     query.Bind(1, static_cast<int64_t>(first));
     auto has_row = query.Step();
     if (!has_row || !*has_row) {
@@ -385,14 +391,11 @@ class SqliteLedgerStore final : public LedgerStore {
 
   // The segment holding event `index`. REQUIRES: reader_->mu() held.
   Result<Located> Locate(uint64_t index) WRIT_REQUIRES(reader_->mu()) {
-    if (!locate_) {
-      WRIT_ASSIGN_OR_RETURN(Statement statement,
-                            reader_->Prepare("SELECT first_idx, count FROM ledger_segments WHERE first_idx <= ? "
-                                             "ORDER BY first_idx DESC LIMIT 1"));
-      locate_.emplace(std::move(statement));
-    }
-    Statement& query = *locate_;
-    query.Reset();
+    WRIT_ASSIGN_OR_RETURN(Statement* const reused,
+                          Reused(*reader_, locate_,
+                                 "SELECT first_idx, count FROM ledger_segments WHERE first_idx <= ? "
+                                 "ORDER BY first_idx DESC LIMIT 1"));
+    Statement& query = *reused;
     query.Bind(1, static_cast<int64_t>(index));
     auto has_row = query.Step();
     Located located;
