@@ -87,6 +87,9 @@ void AppendNumber(std::string& out, double value) {
   char buffer[32];
   const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
   out.append(buffer, result.ptr);
+  // The shortest form of a large double can be a bare integer (2.2e19 prints as 22222222222222222000)
+  // that no 64-bit integer holds, so a reader would refuse it; a fraction keeps it a double.
+  if (std::find_if(buffer, result.ptr, [](char c) { return c == '.' || c == 'e'; }) == result.ptr) out += ".0";
 }
 
 void AppendValue(std::string& out, const Value& value) {

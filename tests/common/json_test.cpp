@@ -32,6 +32,20 @@ TEST(JsonTest, SerializeRoundTrips) {
   EXPECT_EQ(Parse(Serialize(value)).value(), value);
 }
 
+TEST(JsonTest, DoublesStayDoublesWhenWritten) {
+  // Found by the fuzzer: 2.2e19 printed as a bare integer too large for 64 bits, which Parse refuses.
+  for (const char* text : {"22222222222222222223.0", "666666666666667666666.67", "1.0", "-1e300", "0.5"}) {
+    const Value value = Parse(text).value();
+    ASSERT_EQ(value.type(), Type::kDouble) << text;
+    const std::string written = Serialize(value);
+    const auto reread = Parse(written);
+    ASSERT_TRUE(reread.has_value()) << text << " written as " << written;
+    EXPECT_EQ(reread->type(), Type::kDouble) << written;
+    EXPECT_EQ(reread->as_double(), value.as_double()) << written;
+  }
+  EXPECT_EQ(Serialize(Value(2.0)), "2.0");
+}
+
 TEST(JsonTest, RejectsMalformedInput) {
   for (const char* text : {"", "{", "[1,]", "{\"a\"}", "tru", "\"\xff\"", "{\"a\":1}x", "01"}) {
     EXPECT_THAT(Parse(text), FailsWith(Code::kInvalidArgument)) << text;
