@@ -37,7 +37,7 @@ Status AdminGuard::Authorize(const AdminCaller& caller, std::string_view action,
   principal.attrs = cedar::Value::Record({{"name", cedar::Value::String(caller.name)}});
   if (caller.is_administrator) principal.parents.push_back({"Writ::Group", "administrators"});
   for (const auto& group : caller.groups) principal.parents.push_back({"Writ::Group", group});
-  cedar::Entities entities = snapshot_->entities;
+  cedar::Entities entities = cedar::Entities::Over(snapshot_->entities);
   entities.Add(std::move(principal));
   if (auto finalized = entities.Finalize(); !finalized) {
     return Deny(caller, action, resource, context, {}, finalized.error().message);

@@ -1,6 +1,7 @@
 #include "authz/engine.h"
 
 #include <exception>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -35,6 +36,33 @@ cedar::Entity ToEntity(const identity::Identity& identity, std::string_view type
   entity.attrs = cedar::Value::Record(std::move(attrs));
   for (const auto& group : identity.groups) entity.parents.push_back({std::string(kGroupType), group});
   return entity;
+}
+
+// Groups may belong to groups: loads the registry groups reachable from `groups`, breadth first,
+// each once, at most kMaxRegistryGroups of them. A group the registry does not know is skipped (its
+// uid still stands as a parent, as in Cedar); a store failure is an error, because a membership left
+// out could hide a forbid.
+constexpr size_t kMaxRegistryGroups = 256;
+
+Status AddRegistryGroups(identity::Registry& registry, const std::vector<std::string>& groups,
+                         std::vector<cedar::Entity>& out) {
+  std::vector<std::string> queue(groups.begin(), groups.end());
+  std::unordered_set<std::string> seen(groups.begin(), groups.end());
+  for (size_t next = 0; next < queue.size(); ++next) {
+    if (next == kMaxRegistryGroups) {
+      return Fail(Code::kResourceExhausted, fmt::format("the principal is in more than {} registry groups", kMaxRegistryGroups));
+    }
+    auto group = registry.Get(identity::Kind::kGroup, queue[next]);
+    if (!group) {
+      if (group.error().code == Code::kNotFound) continue;
+      return Fail(group.error().code, fmt::format("identity store unavailable: {}", group.error().message));
+    }
+    for (const auto& parent : group->groups) {
+      if (seen.insert(parent).second) queue.push_back(parent);
+    }
+    out.push_back(ToEntity(*group, kGroupType));
+  }
+  return Ok();
 }
 
 DecisionResult DenyWith(std::string reason, int64_t version) {
@@ -385,17 +413,16 @@ DecisionResult Engine::DecideUnchecked(const DecisionRequest& request, const Sna
     }
     with_registry = request.entities;
     with_registry.push_back(ToEntity(*identity, request.principal.type));
-    for (const auto& group : identity->groups) {
-      auto group_identity = options_.registry->Get(identity::Kind::kGroup, group);
-      if (group_identity) with_registry.push_back(ToEntity(*group_identity, kGroupType));
+    if (auto groups = AddRegistryGroups(*options_.registry, identity->groups, with_registry); !groups) {
+      return DenyWith(groups.error().message, version);
     }
     extra = &with_registry;
   }
 
   const cedar::Entities* entities = &snapshot.entities;
-  cedar::Entities merged;
+  // The request's entities over the shared snapshot, without copying it (O(request), not O(store)).
+  cedar::Entities merged = cedar::Entities::Over(snapshot.entities);
   if (!extra->empty()) {
-    merged = snapshot.entities;
     for (const cedar::Entity& given : *extra) {
       cedar::Entity entity = given;
       if (const cedar::Entity* stored = snapshot.entities.Find(given.uid);

@@ -1,15 +1,48 @@
 #include "cedar/entities.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include "cedar/internal/ext.h"
 #include "common/json.h"
 
 namespace writ::cedar {
 
+struct Entities::WidenedBase {
+  std::mutex mutex;
+  Map entities;  // node-based: pointers handed out stay valid as more are added
+};
+
+Entities Entities::Over(const Entities& base) {
+  Entities overlay;
+  overlay.base_ = &base;
+  return overlay;
+}
+
 const Entity* Entities::Find(const EntityUid& uid) const {
   auto it = map_.find(uid);
-  return it == map_.end() ? nullptr : &it->second;
+  if (it != map_.end()) return &it->second;
+  return base_ == nullptr ? nullptr : FindInBase(uid);
+}
+
+const Entity* Entities::FindInBase(const EntityUid& uid) const {
+  const Entity* entity = base_->Find(uid);
+  if (entity == nullptr || widened_.empty()) return entity;
+  bool below_widened = false;
+  for (const EntityUid& widened : widened_) below_widened = below_widened || entity->ancestors.count(widened) != 0;
+  if (!below_widened) return entity;
+  // Rare (a request widens an entity that stored entities descend from): build the widened view
+  // once per uid, under a lock so that concurrent readers of a finalized store stay safe.
+  std::lock_guard lock(widened_base_->mutex);
+  auto [slot, inserted] = widened_base_->entities.try_emplace(uid, *entity);
+  if (inserted) {
+    for (const EntityUid& widened : widened_) {
+      if (entity->ancestors.count(widened) == 0) continue;
+      const Entity& own = map_.at(widened);
+      slot->second.ancestors.insert(own.ancestors.begin(), own.ancestors.end());
+    }
+  }
+  return &slot->second;
 }
 
 bool Entities::HasAncestor(const EntityUid& uid, const EntityUid& ancestor) const {
@@ -20,9 +53,13 @@ bool Entities::HasAncestor(const EntityUid& uid, const EntityUid& ancestor) cons
 void Entities::Add(Entity entity, bool replace) {
   auto it = map_.find(entity.uid);
   if (it == map_.end()) {
-    EntityUid key = entity.uid;
-    map_.emplace(std::move(key), std::move(entity));
-    return;
+    const Entity* below = base_ == nullptr ? nullptr : base_->Find(entity.uid);
+    if (below == nullptr) {
+      EntityUid key = entity.uid;
+      map_.emplace(std::move(key), std::move(entity));
+      return;
+    }
+    it = map_.emplace(below->uid, *below).first;  // as if base had been copied: merge below
   }
   for (auto& p : entity.parents) {
     if (std::find(it->second.parents.begin(), it->second.parents.end(), p) == it->second.parents.end()) {
@@ -35,7 +72,15 @@ void Entities::Add(Entity entity, bool replace) {
   }
 }
 
+namespace {
+Status TooManyLinks(size_t max_links) {
+  return Fail(Code::kResourceExhausted,
+              "the entity hierarchy is too large: more than " + std::to_string(max_links) + " ancestor links");
+}
+}  // namespace
+
 Status Entities::Finalize(size_t max_links) {
+  if (base_ != nullptr) return FinalizeOverlay(max_links);
   size_t links = 0;
   std::vector<const EntityUid*> stack;
   for (auto& [uid, entity] : map_) {
@@ -46,10 +91,7 @@ Status Entities::Finalize(size_t max_links) {
       const EntityUid* cur = stack.back();
       stack.pop_back();
       if (!entity.ancestors.insert(*cur).second) continue;
-      if (++links > max_links) {
-        return Fail(Code::kResourceExhausted, "the entity hierarchy is too large: more than " +
-                                                  std::to_string(max_links) + " ancestor links");
-      }
+      if (++links > max_links) return TooManyLinks(max_links);
       auto it = map_.find(*cur);
       if (it == map_.end()) continue;
       for (const auto& p : it->second.parents) {
@@ -57,6 +99,47 @@ Status Entities::Finalize(size_t max_links) {
       }
     }
   }
+  return Ok();
+}
+
+// Any path out of an own entity runs through base entities (whose closure base already holds)
+// until it meets an own entity, which then contributes its own closure: seed each closure with the
+// parents and their base closures, then fold own closures into each other until nothing grows.
+Status Entities::FinalizeOverlay(size_t max_links) {
+  widened_.clear();
+  widened_base_.reset();
+  size_t links = 0;
+  for (auto& [uid, entity] : map_) {
+    entity.ancestors.clear();
+    for (const auto& parent : entity.parents) {
+      entity.ancestors.insert(parent);
+      if (map_.count(parent) != 0) continue;
+      if (const Entity* below = base_->Find(parent)) entity.ancestors.insert(below->ancestors.begin(), below->ancestors.end());
+    }
+    links += entity.ancestors.size();
+    if (links > max_links) return TooManyLinks(max_links);
+  }
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (auto& [uid, entity] : map_) {
+      for (const auto& [other_uid, other] : map_) {
+        if (&other == &entity || entity.ancestors.count(other_uid) == 0) continue;
+        const size_t before = entity.ancestors.size();
+        entity.ancestors.insert(other.ancestors.begin(), other.ancestors.end());
+        if (entity.ancestors.size() == before) continue;
+        grew = true;
+        links += entity.ancestors.size() - before;
+        if (links > max_links) return TooManyLinks(max_links);
+      }
+    }
+  }
+  for (const auto& [uid, entity] : map_) {
+    const Entity* below = base_->Find(uid);
+    // Own parents are a superset of base's, so a closure of another size is a wider one.
+    const bool wider = below == nullptr ? !entity.ancestors.empty() : entity.ancestors.size() != below->ancestors.size();
+    if (wider) widened_.push_back(uid);
+  }
+  if (!widened_.empty()) widened_base_ = std::make_shared<WidenedBase>();
   return Ok();
 }
 

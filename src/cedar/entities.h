@@ -30,10 +30,26 @@ struct Entity {
 
 class Entities {
  public:
-  // The entity with this uid, or nullptr. O(1).
+  Entities() = default;
+
+  // An empty store layered over `base`, for what one request adds to a large shared store (the
+  // registry's principal, its groups, the request's own entities) without copying it. `base` is
+  // borrowed: it must be finalized, outlive this store and not change while this store is used.
+  // Find sees this store's entities first, then base's. Add of a uid that base holds starts from
+  // base's entity (parents merged; attributes and tags replaced when `replace`), as if base had been
+  // copied. After Finalize, every query answers exactly as on a merged copy finalized as a whole:
+  // the ancestors of this store's entities run through both layers, and a base entity whose
+  // ancestors include an entity this store widened is seen with the widened closure. Finalize costs
+  // O(own entities × their ancestors), not O(base).
+  static Entities Over(const Entities& base);
+
+  // The entity with this uid, or nullptr. O(1) (plus, in an overlay that widened some of its
+  // entities' ancestors, one lookup per widened entity for a base entity).
+  // Thread safety: concurrent Find and HasAncestor calls on a finalized store are safe.
   const Entity* Find(const EntityUid& uid) const;
   // True if `ancestor` is a (transitive) parent of `uid`. False if `uid` is unknown. O(1).
   bool HasAncestor(const EntityUid& uid, const EntityUid& ancestor) const;
+  // The number of entities added to this store itself (an overlay does not count its base's).
   size_t size() const { return map_.size(); }
 
   // Adds an entity; if one with the same uid exists its parents are merged and, when `replace`,
@@ -47,7 +63,19 @@ class Entities {
   static constexpr size_t kDefaultMaxAncestorLinks = size_t{16} << 20;
 
  private:
-  std::unordered_map<EntityUid, Entity, EntityUidHash> map_;
+  using Map = std::unordered_map<EntityUid, Entity, EntityUidHash>;
+  // Base entities seen through an overlay with widened ancestors, built on first use.
+  struct WidenedBase;
+
+  Status FinalizeOverlay(size_t max_links);
+  const Entity* FindInBase(const EntityUid& uid) const;
+
+  Map map_;
+  const Entities* base_ = nullptr;
+  // This store's entities whose closure is larger than base's for the same uid (or that base lacks
+  // and that have ancestors): a base entity below one of them must be seen widened.
+  std::vector<EntityUid> widened_;
+  std::shared_ptr<WidenedBase> widened_base_;
 };
 
 struct EntitiesParseOptions {

@@ -84,10 +84,11 @@ struct World {
     human.groups = std::move(groups);
     (void)registry->CreateIdentity(human, {"test", ""}).value();
   }
-  void AddGroup(const std::string& name) {
+  void AddGroup(const std::string& name, std::vector<std::string> groups = {}) {
     identity::Identity group;
     group.kind = identity::Kind::kGroup;
     group.name = name;
+    group.groups = std::move(groups);
     (void)registry->CreateIdentity(group, {"test", ""}).value();
   }
   void AddAgent(const std::string& name, const std::string& owner) {

@@ -94,6 +94,30 @@ TEST_F(EngineTest, IdentityStoreUnavailableDenies) {
   EXPECT_THAT(result.reason, HasSubstr("unavailable"));
 }
 
+TEST_F(EngineTest, RegistryGroupsOfGroupsCountForPrincipalsAndStoredEntities) {
+  // Registry: dave ∈ sre ∈ engineering ∈ staff. Stored entities: the pager tool ∈ sre.
+  world_.AddGroup("staff");
+  world_.AddGroup("engineering", {"staff"});
+  world_.AddGroup("sre", {"engineering"});
+  world_.AddHuman("dave", {"sre"});
+  world_.Activate(R"(
+@id("staff-read") permit (principal in Writ::Group::"staff", action, resource == Writ::Tool::"github/read");
+@id("pager") permit (principal, action, resource == Writ::Tool::"pager");
+@id("nothing-of-staff") forbid (principal, action, resource in Writ::Group::"staff");)",
+                  R"([{"uid": {"type": "Writ::Tool", "id": "pager"}, "attrs": {},
+                       "parents": [{"type": "Writ::Group", "id": "sre"}]}])");
+  const cedar::EntityUid dave{"Writ::Human", "dave"};
+  EXPECT_EQ(world_.Decide(dave, kCall, kRead).outcome, Outcome::kAllow);
+  // The stored pager sits below the registry's sre, whose own groups reach staff: the forbid holds.
+  const DecisionResult pager = world_.Decide(dave, kCall, {"Writ::Tool", "pager"});
+  EXPECT_EQ(pager.outcome, Outcome::kDeny);
+  EXPECT_THAT(pager.policy_ids, ElementsAre("nothing-of-staff"));
+  world_.identities->fail = true;
+  const DecisionResult unavailable = world_.Decide(dave, kCall, kRead);
+  EXPECT_EQ(unavailable.outcome, Outcome::kDeny);
+  EXPECT_THAT(unavailable.reason, HasSubstr("unavailable"));
+}
+
 TEST_F(EngineTest, LedgerFailureTurnsAnAllowIntoADeny) {
   world_.Activate(R"(@id("all") permit (principal, action, resource);)");
   world_.recorder.fail = true;
