@@ -168,5 +168,52 @@ void BM_ResponseToJson(benchmark::State& state) {
 }
 BENCHMARK(BM_ResponseToJson);
 
+// What a decision for a registry principal adds to the policy set's stored entities (the agent
+// and two groups), over a store of range(0) resources in 100 folders: the old way (copy the store,
+// add, re-close everything) against Entities::Over (close the three added entities only).
+Entities StoredResources(int count) {
+  Entities stored;
+  for (int n = 0; n < count; ++n) {
+    Entity entity;
+    entity.uid = {"Writ::Tool", "tool-" + std::to_string(n)};
+    entity.parents.push_back({"Writ::ToolServer", "server-" + std::to_string(n % 100)});
+    stored.Add(std::move(entity));
+  }
+  (void)stored.Finalize();
+  return stored;
+}
+
+std::vector<Entity> RequestEntities() {
+  std::vector<Entity> given(3);
+  given[0].uid = {"Writ::Agent", "triage-bot"};
+  given[0].parents = {{"Writ::Group", "sre"}};
+  given[1].uid = {"Writ::Group", "sre"};
+  given[1].parents = {{"Writ::Group", "engineering"}};
+  given[2].uid = {"Writ::Group", "engineering"};
+  return given;
+}
+
+void BM_RequestEntitiesCopied(benchmark::State& state) {
+  const Entities stored = StoredResources(static_cast<int>(state.range(0)));
+  const std::vector<Entity> given = RequestEntities();
+  for (auto _ : state) {
+    Entities merged = stored;
+    for (const Entity& entity : given) merged.Add(entity);
+    benchmark::DoNotOptimize(merged.Finalize());
+  }
+}
+BENCHMARK(BM_RequestEntitiesCopied)->Arg(10)->Arg(10000);
+
+void BM_RequestEntitiesOverlaid(benchmark::State& state) {
+  const Entities stored = StoredResources(static_cast<int>(state.range(0)));
+  const std::vector<Entity> given = RequestEntities();
+  for (auto _ : state) {
+    Entities merged = Entities::Over(stored);
+    for (const Entity& entity : given) merged.Add(entity);
+    benchmark::DoNotOptimize(merged.Finalize());
+  }
+}
+BENCHMARK(BM_RequestEntitiesOverlaid)->Arg(10)->Arg(10000);
+
 }  // namespace
 }  // namespace writ::cedar
