@@ -129,7 +129,19 @@ json::Value ToJson(const Approval& approval) {
 }
 
 Approvals::Approvals(const ApprovalsOptions& options, store::PolicyStore& store, authz::Engine& engine)
-    : options_(options), store_(store), engine_(engine) {}
+    : options_(options), store_(store), engine_(engine) {
+  waiter_thread_ = std::thread([this] { AnswerWaiters(); });
+}
+
+Approvals::~Approvals() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  waiter_thread_.join();
+  for (Waiter& waiter : waiters_) waiter.done(Fail(Code::kUnavailable, "writd is stopping"));
+}
 
 Result<std::unique_ptr<Approvals>> Approvals::Create(const ApprovalsOptions& options, store::PolicyStore& store,
                                                      authz::Engine& engine) {
@@ -320,20 +332,80 @@ Result<Approval> Approvals::Deny(const std::string& id, const std::string& appro
   return Decide(id, approver, false, std::chrono::milliseconds(0), reason);
 }
 
-Result<Approval> Approvals::Wait(const std::string& id, std::chrono::milliseconds timeout) const {
+bool Approvals::PendingLocked(const std::string& id) const {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return false;
+  Approval copy = it->second;
+  ExpireLocked(copy);
+  return copy.state == State::kPending;
+}
+
+void Approvals::WaitAsync(const std::string& id, std::chrono::milliseconds timeout, WaitDone done) const {
   std::unique_lock<std::mutex> lock(mu_);
-  auto pending = [&]() {
-    auto it = by_id_.find(id);
-    if (it == by_id_.end()) return false;
-    Approval copy = it->second;
-    ExpireLocked(copy);
-    return copy.state == State::kPending;
-  };
-  if (by_id_.find(id) == by_id_.end()) return Fail(Code::kNotFound, fmt::format("no approval request `{}`", id.substr(0, 64)));
-  changed_.wait_for(lock, timeout, [&]() { return !pending(); });
-  Approval approval = by_id_.at(id);
-  ExpireLocked(approval);
-  return approval;
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) {
+    lock.unlock();
+    return done(Fail(Code::kNotFound, fmt::format("no approval request `{}`", id.substr(0, 64))));
+  }
+  if (!PendingLocked(id) || timeout.count() <= 0) {
+    Approval approval = it->second;
+    ExpireLocked(approval);
+    lock.unlock();
+    return done(std::move(approval));
+  }
+  if (waiters_.size() >= kMaxWaiters || stopping_) {
+    lock.unlock();
+    return done(Fail(Code::kUnavailable, stopping_ ? std::string("writd is stopping")
+                                                   : fmt::format("more than {} approval waits at once; retry later", kMaxWaiters)));
+  }
+  waiters_.push_back({id, std::chrono::steady_clock::now() + timeout, std::move(done)});
+  lock.unlock();
+  changed_.notify_all();  // the waiter thread may sleep past this deadline
+}
+
+void Approvals::AnswerWaiters() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    std::vector<std::pair<WaitDone, Approval>> ready;
+    auto next = std::chrono::steady_clock::time_point::max();
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (it->deadline > now && PendingLocked(it->id)) {
+        next = std::min(next, it->deadline);
+        ++it;
+        continue;
+      }
+      Approval approval = by_id_.at(it->id);  // approvals are never removed
+      ExpireLocked(approval);
+      ready.emplace_back(std::move(it->done), std::move(approval));
+      it = waiters_.erase(it);
+    }
+    if (!ready.empty()) {
+      lock.unlock();  // a callback answers a client: never under the lock
+      for (auto& [done, approval] : ready) done(std::move(approval));
+      lock.lock();
+      continue;
+    }
+    if (next == std::chrono::steady_clock::time_point::max()) {
+      changed_.wait(lock);
+    } else {
+      changed_.wait_until(lock, next);
+    }
+  }
+}
+
+Result<Approval> Approvals::Wait(const std::string& id, std::chrono::milliseconds timeout) const {
+  std::mutex done_mutex;
+  std::condition_variable done_changed;
+  std::optional<Result<Approval>> answer;
+  WaitAsync(id, timeout, [&](Result<Approval> result) {
+    std::lock_guard<std::mutex> lock(done_mutex);
+    answer = std::move(result);
+    done_changed.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(done_mutex);
+  done_changed.wait(lock, [&] { return answer.has_value(); });
+  return std::move(*answer);
 }
 
 }  // namespace writ::approvals

@@ -4,15 +4,19 @@
 // matching request until its TTL ends. Pending requests expire. Every change is recorded through
 // the engine's recorder (the ledger) and stored (store::PolicyStore approvals table).
 //
-// Thread-safe. Wait blocks the calling thread (at most the timeout it is given).
+// Thread-safe. Wait blocks the calling thread (at most the timeout it is given); WaitAsync does not
+// (one internal thread answers every waiter), so a server's I/O threads never wait on a human.
 #pragma once
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "authz/authzen.h"
@@ -83,10 +87,33 @@ class Approvals final : public authz::ApprovalGate {
   Result<Approval> Deny(const std::string& id, const std::string& approver, const std::string& reason);
 
   // Waits until the request is no longer pending, or `timeout` (real time) passes; returns it as it is then.
-  // Errors: kNotFound.
+  // Errors: kNotFound; kUnavailable as WaitAsync.
   Result<Approval> Wait(const std::string& id, std::chrono::milliseconds timeout) const;
 
+  // The same without blocking: calls `done` once with the request as it is when it is no longer
+  // pending or `timeout` (real time) has passed. `done` runs on an internal thread, or on the
+  // caller's before WaitAsync returns when the answer is already known; it must not call back into
+  // this object's waits. Errors passed to `done`: kNotFound; kUnavailable when kMaxWaiters waits
+  // are already under way (each holds a client connection: bounded, so no one can pile them up; the
+  // client retries later) and for the waits still under way when the object is destroyed.
+  using WaitDone = std::function<void(Result<Approval>)>;
+  void WaitAsync(const std::string& id, std::chrono::milliseconds timeout, WaitDone done) const;
+  static constexpr size_t kMaxWaiters = 1024;
+
+  ~Approvals() override;
+  Approvals(const Approvals&) = delete;
+  Approvals& operator=(const Approvals&) = delete;
+
  private:
+  struct Waiter {
+    std::string id;
+    std::chrono::steady_clock::time_point deadline;
+    WaitDone done;
+  };
+  // Answers waiters whose request was decided or whose time ran out; sleeps until the next
+  // deadline or change.
+  void AnswerWaiters();
+  bool PendingLocked(const std::string& id) const;  // REQUIRES: mu_ held
   Approvals(const ApprovalsOptions& options, store::PolicyStore& store, authz::Engine& engine);
   const Clock& clock() const { return options_.clock != nullptr ? *options_.clock : SystemClock(); }
   void ExpireLocked(Approval& approval) const;  // REQUIRES: mu_ held
@@ -101,6 +128,9 @@ class Approvals final : public authz::ApprovalGate {
   mutable std::mutex mu_;
   mutable std::condition_variable changed_;
   std::map<std::string, Approval> by_id_;  // guarded by mu_
+  mutable std::list<Waiter> waiters_;       // guarded by mu_
+  bool stopping_ = false;                   // guarded by mu_
+  std::thread waiter_thread_;               // runs AnswerWaiters; started last, joined first
 };
 
 }  // namespace writ::approvals

@@ -27,6 +27,21 @@ Result<std::string> StringMember(const json::Value& body, std::string_view key) 
   return value->as_string();
 }
 
+// The wait's time limit: the body's `timeout` (default kDefaultWait), at most kMaxWait; Unix socket
+// only. Errors: kUnauthenticated (TCP); kInvalidArgument (bad body or duration).
+Result<std::chrono::milliseconds> WaitTimeout(const Request& request) {
+  if (request.peer.transport != Transport::kUnix) {
+    return Fail(Code::kUnauthenticated, "waiting on an approval is offered on the Unix socket only");
+  }
+  WRIT_ASSIGN_OR_RETURN(const json::Value body, OptionalObjectBody(request));
+  WRIT_ASSIGN_OR_RETURN(const std::string timeout_text, StringMember(body, "timeout"));
+  std::chrono::milliseconds timeout = kDefaultWait;
+  if (!timeout_text.empty()) {
+    WRIT_ASSIGN_OR_RETURN(timeout, ParseDuration(timeout_text));
+  }
+  return std::min(timeout, kMaxWait);
+}
+
 constexpr std::string_view kResource = "approvals";  // Writ::Admin::"approvals"
 
 // The human who decides: the one mapped to the caller's uid (RequireAdmin gives "uid:<n>" otherwise),
@@ -85,19 +100,14 @@ class ApprovalsApi {
     return JsonResponse(200, approvals::ToJson(approval));
   }
 
-  Result<Response> Wait(const Request& request) {
-    if (request.peer.transport != Transport::kUnix) {
-      return Fail(Code::kUnauthenticated, "waiting on an approval is offered on the Unix socket only");
-    }
-    WRIT_ASSIGN_OR_RETURN(const json::Value body, OptionalObjectBody(request));
-    WRIT_ASSIGN_OR_RETURN(const std::string timeout_text, StringMember(body, "timeout"));
-    std::chrono::milliseconds timeout = kDefaultWait;
-    if (!timeout_text.empty()) {
-      WRIT_ASSIGN_OR_RETURN(timeout, ParseDuration(timeout_text));
-    }
-    timeout = std::min(timeout, kMaxWait);
-    WRIT_ASSIGN_OR_RETURN(const auto approval, approvals_.Wait(std::string(request.Param("id")), timeout));
-    return JsonResponse(200, approvals::ToJson(approval));
+  // Long-polls without holding an I/O thread: the approvals module answers through the Responder.
+  void Wait(const Request& request, Responder respond) {
+    auto timeout = WaitTimeout(request);
+    if (!timeout) return respond(Fail(timeout.error()));
+    approvals_.WaitAsync(std::string(request.Param("id")), *timeout, [respond](Result<approvals::Approval> approval) {
+      if (!approval) return respond(Fail(approval.error()));
+      respond(JsonResponse(200, approvals::ToJson(*approval)));
+    });
   }
 
  private:
@@ -115,7 +125,7 @@ void AddApprovalsRoutes(Router& router, approvals::Approvals& approvals, identit
   router.Get("/v1/approvals/{id}", [api](const Request& request) { return api->Get(request); });
   router.Post("/v1/approvals/{id}/grant", [api](const Request& request) { return api->Decide(request, true); });
   router.Post("/v1/approvals/{id}/deny", [api](const Request& request) { return api->Decide(request, false); });
-  router.Post("/v1/approvals/{id}/wait", [api](const Request& request) { return api->Wait(request); });
+  router.AddAsync("POST", "/v1/approvals/{id}/wait", [api](const Request& request, Responder respond) { api->Wait(request, std::move(respond)); });
 }
 
 }  // namespace writ::server

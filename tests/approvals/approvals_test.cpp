@@ -1,5 +1,8 @@
 #include "approvals/approvals.h"
 
+#include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -138,6 +141,51 @@ TEST_F(ApprovalsTest, WaitReturnsWhenDecided) {
   ASSERT_THAT(waited, IsOk());
   EXPECT_EQ(waited->state, State::kGranted);
   EXPECT_THAT(approvals_->Wait("no-such-id", std::chrono::milliseconds(1)), FailsWith(Code::kNotFound));
+}
+
+TEST_F(ApprovalsTest, WaitAsyncAnswersEveryWaiterWithoutHoldingTheirThreads) {
+  const std::string id = PendingId(Request());
+  std::mutex mutex;
+  std::vector<State> answered;
+  auto record = [&](Result<Approval> approval) {
+    std::lock_guard<std::mutex> lock(mutex);
+    answered.push_back(approval ? approval->state : State::kExpired);
+  };
+  for (int n = 0; n < 5; ++n) approvals_->WaitAsync(id, std::chrono::seconds(30), record);
+  approvals_->WaitAsync(id, std::chrono::milliseconds(20), record);  // times out still pending
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    ASSERT_EQ(answered.size(), 1u);  // WaitAsync returned at once: only the timed-out one answered
+    EXPECT_EQ(answered[0], State::kPending);
+  }
+  ASSERT_THAT(approvals_->Grant(id, "alice", std::chrono::milliseconds(0), ""), IsOk());
+  for (int spin = 0; spin < 500; ++spin) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (answered.size() == 6) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard<std::mutex> lock(mutex);
+  ASSERT_EQ(answered.size(), 6u);
+  EXPECT_EQ(std::count(answered.begin(), answered.end(), State::kGranted), 5);
+}
+
+TEST_F(ApprovalsTest, WaitAsyncIsBoundedAndAnswersUnknownIdsAndShutdown) {
+  const std::string id = PendingId(Request());
+  std::atomic<int> not_found{0}, unavailable{0};
+  auto classify = [&](Result<Approval> approval) {
+    if (approval) return;
+    if (approval.error().code == Code::kNotFound) ++not_found;
+    if (approval.error().code == Code::kUnavailable) ++unavailable;
+  };
+  for (size_t n = 0; n < Approvals::kMaxWaiters + 3; ++n) approvals_->WaitAsync(id, std::chrono::minutes(5), classify);
+  EXPECT_EQ(unavailable.load(), 3);  // over the bound: refused at once, to retry later
+  approvals_->WaitAsync("no-such-id", std::chrono::minutes(5), classify);
+  EXPECT_EQ(not_found.load(), 1);
+  approvals_.reset();  // the waits under way are answered, not dropped
+  EXPECT_EQ(unavailable.load(), static_cast<int>(Approvals::kMaxWaiters) + 3);
 }
 
 TEST_F(ApprovalsTest, ApprovalsSurviveARestart) {

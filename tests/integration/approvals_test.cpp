@@ -3,6 +3,10 @@
 // suspended agent is denied whatever the policies say; policy versions roll back.
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -101,6 +105,35 @@ TEST_F(ApprovalsFlowTest, PendingThenGrantedOnceThenDeniedAgain) {
   const json::Value suspended = Evaluate("github/list_issues");
   EXPECT_FALSE(Decision(suspended));
   EXPECT_THAT(json::Serialize(suspended), HasSubstr("suspended"));
+}
+
+TEST_F(ApprovalsFlowTest, WaitingPepsNeverStallWritd) {
+  // writd serves on two I/O threads: more PEPs long-polling than threads must not hold them.
+  ASSERT_EQ(Writ("identity create sre --kind group").exit_code, 0);
+  ASSERT_EQ(Writ("identity create alice --kind human --group sre --uid " + std::to_string(::getuid())).exit_code, 0);
+  ASSERT_EQ(Writ("identity create triage-bot --owner alice --tier high").exit_code, 0);
+  ASSERT_EQ(Writ("policy apply tests/integration/authzen/approvals --activate --reason waits").exit_code, 0);
+  const json::Value pending = Evaluate("github/delete_repo");
+  const std::string id = pending.Find("context")->Find("approval")->Find("id")->as_string();
+
+  constexpr int kWaiters = 6;
+  std::vector<std::string> answers(kWaiters);
+  std::vector<std::thread> waiters;
+  for (int n = 0; n < kWaiters; ++n) {
+    waiters.emplace_back([&, n] {
+      server::Client client({.unix_socket = writd_->socket(), .timeout = std::chrono::seconds(60)});
+      auto waited = client.Request("POST", "/v1/approvals/" + id + "/wait", json::Value(json::Object{{"timeout", "45s"}}));
+      answers[n] = waited ? waited->body : "transport error: " + waited.error().message;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_TRUE(Decision(Evaluate("github/list_issues")));  // answered while six PEPs wait
+  auto grant = Writ("approvals grant " + id + " --reason 'release the waiters'");
+  EXPECT_EQ(grant.exit_code, 0) << grant.output;  // not ASSERT: the waiters must be joined first
+  for (auto& waiter : waiters) waiter.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(20));
+  for (const std::string& answer : answers) EXPECT_THAT(answer, HasSubstr("\"granted\"")) << answer;
 }
 
 TEST_F(ApprovalsFlowTest, PolicyVersionsListShowDiffActivateRollback) {
