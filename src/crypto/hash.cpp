@@ -28,9 +28,14 @@ const EVP_MD* FetchedSha256() {
   return md;
 }
 
+// Not OpenSSL 3's SHA256(): that one goes through EVP_Q_digest, which fetches the algorithm (a lock,
+// a name lookup and an allocation) on every call.
 Sha256Digest OneShot(const void* data, size_t size) {
   Sha256Digest out{};
-  SHA256(static_cast<const unsigned char*>(data), size, out.data());
+  SHA256_CTX ctx;
+  if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, data, size) != 1 || SHA256_Final(out.data(), &ctx) != 1) {
+    std::abort();  // cannot fail; continuing would record wrong hashes
+  }
   return out;
 }
 
