@@ -78,8 +78,25 @@ void Redact(json::Value& value, std::string_view key) {
 // True when AppendQuoted would copy `text` unchanged between its quotes: printable ASCII without
 // a quote or backslash (ids, names, hex digests: nearly every string the ledger writes).
 bool IsPlain(std::string_view text) {
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
+  // Eight bytes at a time: a word has a byte that needs escaping when one is < 0x20, > 0x7e, '"' or
+  // '\\' (the classic "has a byte less than / more than / equal to" bit tricks; exact as a yes/no).
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  const auto needs_escape = [](uint64_t word) {
+    const uint64_t below_space = (word - kOnes * 0x20) & ~word;
+    const uint64_t above_tilde = (word + kOnes * (0x7f - 0x7e)) | word;
+    const uint64_t quote = word ^ (kOnes * '"');
+    const uint64_t backslash = word ^ (kOnes * '\\');
+    return ((below_space | above_tilde | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash)) & kHighs) != 0;
+  };
+  size_t at = 0;
+  for (; at + 8 <= text.size(); at += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + at, 8);
+    if (needs_escape(word)) return false;
+  }
+  for (; at < text.size(); ++at) {
+    const auto byte = static_cast<unsigned char>(text[at]);
     if (byte < 0x20 || byte >= 0x7f || byte == '"' || byte == '\\') return false;
   }
   return true;

@@ -162,6 +162,20 @@ TEST(EventTest, DirectEncodingHasExactlyTheWriterBytes) {
   }
 }
 
+TEST(EventTest, DirectEncodingEscapesEveryByteValueAtEveryWordPosition) {
+  // The plain-string check reads eight bytes at a time: each byte value, at each position of a word
+  // and of the tail, must be escaped exactly as json::AppendQuoted does.
+  for (int value = 0; value < 256; ++value) {
+    for (size_t at = 0; at < 19; ++at) {
+      Event event;
+      event.id = "x";
+      event.actor = std::string(19, 'a');
+      event.actor[at] = static_cast<char>(value);
+      ASSERT_EQ(EncodeEventBody(event, {}).value(), WriterBody(event, event.details)) << value << " at " << at;
+    }
+  }
+}
+
 TEST(EventTest, DirectEncodingOfSecretsAndLimits) {
   Event event;
   event.id = "0193a000-0000-7000-8000-000000000001";
