@@ -3,7 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
+#include <span>
 #include <thread>
 
 #include <unistd.h>
@@ -26,7 +26,7 @@ namespace {
 struct Pending {
   LeafIndex index;
   std::string body;
-  std::string id;
+  std::string id;  // for AppendAsync's receipt (moved from the event); empty for Append
   int64_t time_ms;
   EventKind kind;
   IndexKeys keys;
@@ -75,7 +75,7 @@ class IdGenerator {
 };
 
 // Calls each queued callback with `error` (outside any lock: a callback may append again).
-void FailCallbacks(std::deque<Pending>& items, const std::string& error) {
+void FailCallbacks(std::span<Pending> items, const std::string& error) {
   for (Pending& item : items) {
     if (item.done) item.done(Fail(Code::kUnavailable, "ledger cannot write: " + error));
   }
@@ -119,7 +119,9 @@ Result<std::vector<Hash>> HashesFromBytes(const std::string& bytes, LeafIndex be
 }
 
 void AppendLittle32(std::string& out, uint64_t value) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
+  const char bytes[4] = {static_cast<char>(value & 0xff), static_cast<char>((value >> 8) & 0xff),
+                         static_cast<char>((value >> 16) & 0xff), static_cast<char>((value >> 24) & 0xff)};
+  out.append(bytes, sizeof(bytes));
 }
 
 }  // namespace
@@ -216,19 +218,21 @@ class Ledger::Impl {
                           EncodeEventBody(event, {.hmac_key = options_.hmac_key,
                                                   .max_event_bytes = options_.max_event_bytes}));
     const IndexKeys keys = KeysOf(event.subject, event.correlation_id, event.id);
+    // Append returns the id from `event` itself; AppendAsync's receipt takes it from here.
+    std::string id = done ? std::move(event.id) : std::string();
     MutexLock lock(mu_);
     NativeWait wait(mu_);
     auto deadline = std::chrono::steady_clock::now() + options_.max_block;
-    while (!failed_ && !stop_ && pending_.size() >= options_.max_pending) {
+    while (!failed_ && !stop_ && pending_.size() + in_hand_ >= options_.max_pending) {
       if (room_cv_.wait_until(wait.lock(), deadline) == std::cv_status::timeout &&
-          pending_.size() >= options_.max_pending) {
+          pending_.size() + in_hand_ >= options_.max_pending) {
         return Fail(Code::kUnavailable, "ledger queue stayed full: the store is not keeping up");
       }
     }
     if (failed_) return Fail(Code::kUnavailable, "ledger cannot write: " + failure_);
     if (stop_) return Fail(Code::kUnavailable, "ledger is closing");
     LeafIndex index = next_index_++;
-    pending_.push_back(Pending{index, std::move(body), event.id, ToUnixMillis(event.time), event.kind, keys,
+    pending_.push_back(Pending{index, std::move(body), std::move(id), ToUnixMillis(event.time), event.kind, keys,
                                std::move(done)});
     if (pending_.size() == 1 || pending_.size() >= options_.max_batch) work_cv_.notify_one();
     return index;
@@ -256,6 +260,7 @@ class Ledger::Impl {
       MutexLock lock(mu_);
       NativeWait wait(mu_);
       target = next_index_;
+      flush_ = true;  // commit now, without lingering
       work_cv_.notify_one();
       while (durable_size_ < target && !failed_) done_cv_.wait(wait.lock());
       if (failed_) return Fail(Code::kUnavailable, "ledger cannot write: " + failure_);
@@ -358,9 +363,9 @@ class Ledger::Impl {
   }
 
   void WriterLoop() {
-    std::vector<Pending> batch;
+    std::vector<Pending> taken;  // swapped with pending_: both buffers keep their capacity
     for (;;) {
-      batch.clear();
+      taken.clear();
       {
         MutexLock lock(mu_);
         NativeWait wait(mu_);
@@ -369,16 +374,25 @@ class Ledger::Impl {
           if (pending_.empty() && !stop_) break;  // timer tick: maybe checkpoint
         }
         if (pending_.empty() && stop_) break;
-        size_t take = std::min(pending_.size(), options_.max_batch);
-        for (size_t i = 0; i < take; ++i) {
-          batch.push_back(std::move(pending_.front()));
-          pending_.pop_front();
+        if (!pending_.empty() && options_.durability == Durability::kBatched && options_.commit_linger.count() > 0) {
+          // Batched: let a trickle of events gather for up to commit_linger into one transaction,
+          // unless a full batch is waiting, a checkpoint asked for everything, or the ledger closes.
+          const auto until = std::chrono::steady_clock::now() + options_.commit_linger;
+          while (pending_.size() < options_.max_batch && !flush_ && !stop_) {
+            if (work_cv_.wait_until(wait.lock(), until) == std::cv_status::timeout) break;
+          }
         }
+        flush_ = false;
+        taken.swap(pending_);
+        in_hand_ = taken.size();
       }
-      if (!batch.empty()) {
-        room_cv_.notify_all();
-        if (!WriteBatch(batch)) return;
+      // One transaction per max_batch events; each is acknowledged once it is durable.
+      bool ok = true;
+      for (size_t begin = 0; begin < taken.size() && ok; begin += options_.max_batch) {
+        const size_t count = std::min(options_.max_batch, taken.size() - begin);
+        ok = WriteBatch(std::span<Pending>(taken).subspan(begin, count), std::span<Pending>(taken).subspan(begin + count));
       }
+      if (!ok) return;
       if (!MaybeCheckpoint()) return;
     }
     (void)MaybeCheckpoint();
@@ -386,8 +400,8 @@ class Ledger::Impl {
 
   // Packs `batch` into segments (leaf bytes, offsets, leaf hashes), the tree nodes it completes and
   // the index rows of the blocks it touches, and writes them in one durable transaction.
-  // Returns false (after failing every waiter) if the store failed.
-  bool WriteBatch(std::vector<Pending>& batch) {
+  // Returns false (after failing every waiter, `later` ones too) if the store failed.
+  bool WriteBatch(std::span<Pending> batch, std::span<Pending> later) {
     size_t used = 0;  // segments_[0, used) hold this batch
     nodes_.clear();
     blocks_.clear();
@@ -437,14 +451,17 @@ class Ledger::Impl {
     if (!block_.empty()) blocks_.push_back(block_.Row());
     Status written = store_.Append({.segments = std::span<const store::LedgerSegment>(segments_.data(), used),
                                     .nodes = nodes_, .blocks = blocks_, .leaves = leaves_});
-    std::deque<Pending> dropped;
+    std::vector<Pending> dropped;
     {
       MutexLock lock(mu_);
       if (!written) {
         dropped = FailAll(written.error().message);
+        in_hand_ = 0;
       } else {
         durable_size_ = batch.back().index + 1;
+        in_hand_ -= batch.size();
         done_cv_.notify_all();
+        room_cv_.notify_all();
       }
     }
     // On failure nothing of the batch is stored: the ledger refuses every later append (the tree
@@ -457,16 +474,19 @@ class Ledger::Impl {
         item.done(Fail(Code::kUnavailable, "ledger cannot write: " + written.error().message));
       }
     }
-    FailCallbacks(dropped, written ? std::string() : written.error().message);
+    if (!written) {
+      FailCallbacks(later, written.error().message);
+      FailCallbacks(dropped, written.error().message);
+    }
     return written.has_value();
   }
 
   // Fails the ledger for good: every waiter and every later Append gets kUnavailable.
   // Returns the queued appends, whose callbacks the caller must fail outside the lock.
-  [[nodiscard]] std::deque<Pending> FailAll(const std::string& message) WRIT_REQUIRES(mu_) {
+  [[nodiscard]] std::vector<Pending> FailAll(const std::string& message) WRIT_REQUIRES(mu_) {
     failed_ = true;
     failure_ = message;
-    std::deque<Pending> dropped;
+    std::vector<Pending> dropped;
     dropped.swap(pending_);
     done_cv_.notify_all();
     room_cv_.notify_all();
@@ -478,7 +498,7 @@ class Ledger::Impl {
     Status signed_checkpoint = SignCheckpoint(/*force=*/false);
     if (!signed_checkpoint) {
       std::string message = "checkpoint: " + signed_checkpoint.error().message;
-      std::deque<Pending> dropped;
+      std::vector<Pending> dropped;
       {
         MutexLock lock(mu_);
         dropped = FailAll(message);
@@ -522,7 +542,10 @@ class Ledger::Impl {
   std::condition_variable work_cv_;  // writer: work queued or stop
   std::condition_variable done_cv_;  // appenders: durable_size_ advanced or failure
   std::condition_variable room_cv_;  // appenders: queue has room
-  std::deque<Pending> pending_ WRIT_GUARDED_BY(mu_);
+  std::vector<Pending> pending_ WRIT_GUARDED_BY(mu_);
+  // Events the writer took from pending_ and has not yet committed: they count against max_pending.
+  size_t in_hand_ WRIT_GUARDED_BY(mu_) = 0;
+  bool flush_ WRIT_GUARDED_BY(mu_) = false;  // Checkpoint() waits: commit without lingering
   LeafIndex next_index_ WRIT_GUARDED_BY(mu_) = 0;
   uint64_t durable_size_ WRIT_GUARDED_BY(mu_) = 0;  // INVARIANT: durable_size_ <= tree_.size()
   bool failed_ WRIT_GUARDED_BY(mu_) = false;
@@ -554,6 +577,9 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, store
   if (options.signer == nullptr) return Fail(Code::kInvalidArgument, "ledger needs a checkpoint signer");
   if (options.max_batch == 0 || options.max_pending == 0) {
     return Fail(Code::kInvalidArgument, "ledger max_batch and max_pending must be positive");
+  }
+  if (options.commit_linger < std::chrono::microseconds(0) || options.commit_linger > kMaxCommitLinger) {
+    return Fail(Code::kInvalidArgument, "ledger commit_linger must be in [0, 1s]");
   }
   if (options.cached_level < 0 || options.cached_level > 16) {
     return Fail(Code::kInvalidArgument, "ledger cached_level must be in [0, 16]");
