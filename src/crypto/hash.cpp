@@ -1,6 +1,7 @@
 #include "crypto/hash.h"
 
 #include <cstdlib>
+#include <cstring>
 
 // SHA-256 runs through OpenSSL's low-level SHA256_* functions, deprecated in OpenSSL 3 in favour of
 // EVP but still built into every OpenSSL 3 (Debian's included): on the ledger's hot paths (a node
@@ -70,6 +71,37 @@ Sha256Digest Sha256Hasher::Finish() {
   Sha256Digest out{};
   if (SHA256_Final(out.data(), &impl_->ctx) != 1) std::abort();
   impl_->started = false;
+  return out;
+}
+
+static_assert(sizeof(SHA256_CTX) == sizeof(Sha256Partial), "Sha256Partial holds one SHA256_CTX");
+
+Sha256Partial::Sha256Partial() {
+  SHA256_CTX ctx;
+  if (SHA256_Init(&ctx) != 1) std::abort();
+  std::memcpy(state_, &ctx, sizeof(ctx));
+}
+
+void Sha256Partial::Update(std::string_view data) {
+  SHA256_CTX ctx;
+  std::memcpy(&ctx, state_, sizeof(ctx));
+  if (SHA256_Update(&ctx, data.data(), data.size()) != 1) std::abort();
+  std::memcpy(state_, &ctx, sizeof(ctx));
+}
+
+Sha256Digest Sha256Partial::Finish() const {
+  SHA256_CTX ctx;
+  std::memcpy(&ctx, state_, sizeof(ctx));
+  Sha256Digest out{};
+  if (SHA256_Final(out.data(), &ctx) != 1) std::abort();
+  return out;
+}
+
+Sha256Digest Sha256Partial::FinishWith(std::string_view suffix) const {
+  SHA256_CTX ctx;
+  std::memcpy(&ctx, state_, sizeof(ctx));
+  Sha256Digest out{};
+  if (SHA256_Update(&ctx, suffix.data(), suffix.size()) != 1 || SHA256_Final(out.data(), &ctx) != 1) std::abort();
   return out;
 }
 

@@ -239,6 +239,12 @@ std::string SecretFingerprint(std::string_view key, std::string_view value) {
 }
 
 Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& options) {
+  std::string body;
+  WRIT_RETURN_IF_ERROR(EncodeEventBodyInto(event, options, body));
+  return body;
+}
+
+Status EncodeEventBodyInto(const Event& event, const EncodeOptions& options, std::string& body) {
   if (!event.details.is_null() && !event.details.is_object()) {
     return Fail(Code::kInvalidArgument, "event details must be a json object");
   }
@@ -256,7 +262,7 @@ Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& opt
   // Written directly (no json::Writer: no comma bookkeeping, one allocation), with exactly the bytes
   // docs/ledger_format.md §1 fixes; tests/ledger/event_test.cpp compares them with a json::Writer
   // encoding of the same members.
-  std::string body;
+  body.clear();
   body.reserve(EstimateBody(event, details));
   body.append("{\"v\":1,\"id\":");
   AppendString(body, event.id);
@@ -294,7 +300,7 @@ Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& opt
     return Fail(Code::kResourceExhausted,
                 fmt::format("event is {} bytes, more than the limit of {}", body.size(), options.max_event_bytes));
   }
-  return body;
+  return Ok();
 }
 
 std::string_view FormatLeafTail(uint64_t seq, std::string_view prev_hash, char (&out)[kLeafTailBuffer]) {

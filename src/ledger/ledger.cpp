@@ -21,11 +21,15 @@
 namespace writ::ledger {
 namespace {
 
-// One queued append: the encoded body and what the query index needs (hashed by the appending
-// thread, so the single writer thread does less per event).
+// One queued append. The appending thread does what it can so that the single writer thread does
+// little per event: it encodes the body (into the shared staging buffer, no allocation per event),
+// hashes `0x00 ‖ body` (the writer finishes the leaf hash with the position tail only) and the
+// query index keys.
 struct Pending {
   LeafIndex index;
-  std::string body;
+  size_t body_offset;  // the body is staging[body_offset, body_offset + body_size)
+  size_t body_size;
+  crypto::Sha256Partial partial;  // SHA-256 state after 0x00 ‖ body
   std::string id;  // for AppendAsync's receipt (moved from the event); empty for Append
   int64_t time_ms;
   EventKind kind;
@@ -214,9 +218,13 @@ class Ledger::Impl {
   Result<LeafIndex> Enqueue(Event& event, std::function<void(Result<Receipt>)> done) {
     if (event.time == TimePoint{}) event.time = clock_.Now();
     if (event.id.empty()) event.id = ids_.Next(ToUnixMillis(event.time));
-    WRIT_ASSIGN_OR_RETURN(std::string body,
-                          EncodeEventBody(event, {.hmac_key = options_.hmac_key,
-                                                  .max_event_bytes = options_.max_event_bytes}));
+    thread_local std::string body;  // one buffer per appending thread, reused
+    WRIT_RETURN_IF_ERROR(EncodeEventBodyInto(
+        event, {.hmac_key = options_.hmac_key, .max_event_bytes = options_.max_event_bytes}, body));
+    crypto::Sha256Partial partial;
+    static constexpr char kLeafPrefix = 0x00;  // RFC 9162 leaf hash: SHA-256(0x00 ‖ leaf)
+    partial.Update(std::string_view(&kLeafPrefix, 1));
+    partial.Update(body);
     const IndexKeys keys = KeysOf(event.subject, event.correlation_id, event.id);
     // Append returns the id from `event` itself; AppendAsync's receipt takes it from here.
     std::string id = done ? std::move(event.id) : std::string();
@@ -232,8 +240,10 @@ class Ledger::Impl {
     if (failed_) return Fail(Code::kUnavailable, "ledger cannot write: " + failure_);
     if (stop_) return Fail(Code::kUnavailable, "ledger is closing");
     LeafIndex index = next_index_++;
-    pending_.push_back(Pending{index, std::move(body), std::move(id), ToUnixMillis(event.time), event.kind, keys,
-                               std::move(done)});
+    const size_t offset = staging_.size();
+    staging_.append(body);
+    pending_.push_back(Pending{index, offset, body.size(), partial, std::move(id), ToUnixMillis(event.time),
+                               event.kind, keys, std::move(done)});
     if (pending_.size() == 1 || pending_.size() >= options_.max_batch) work_cv_.notify_one();
     return index;
   }
@@ -363,9 +373,11 @@ class Ledger::Impl {
   }
 
   void WriterLoop() {
-    std::vector<Pending> taken;  // swapped with pending_: both buffers keep their capacity
+    std::vector<Pending> taken;  // swapped with pending_ (and staged with staging_): both pairs of
+    std::string staged;          // buffers keep their capacity
     for (;;) {
       taken.clear();
+      staged.clear();
       {
         MutexLock lock(mu_);
         NativeWait wait(mu_);
@@ -384,13 +396,15 @@ class Ledger::Impl {
         }
         flush_ = false;
         taken.swap(pending_);
+        staged.swap(staging_);
         in_hand_ = taken.size();
       }
       // One transaction per max_batch events; each is acknowledged once it is durable.
       bool ok = true;
       for (size_t begin = 0; begin < taken.size() && ok; begin += options_.max_batch) {
         const size_t count = std::min(options_.max_batch, taken.size() - begin);
-        ok = WriteBatch(std::span<Pending>(taken).subspan(begin, count), std::span<Pending>(taken).subspan(begin + count));
+        ok = WriteBatch(std::span<Pending>(taken).subspan(begin, count), std::span<Pending>(taken).subspan(begin + count),
+                        staged);
       }
       if (!ok) return;
       if (!MaybeCheckpoint()) return;
@@ -401,7 +415,7 @@ class Ledger::Impl {
   // Packs `batch` into segments (leaf bytes, offsets, leaf hashes), the tree nodes it completes and
   // the index rows of the blocks it touches, and writes them in one durable transaction.
   // Returns false (after failing every waiter, `later` ones too) if the store failed.
-  bool WriteBatch(std::span<Pending> batch, std::span<Pending> later) {
+  bool WriteBatch(std::span<Pending> batch, std::span<Pending> later, std::string_view staged) {
     size_t used = 0;  // segments_[0, used) hold this batch
     nodes_.clear();
     blocks_.clear();
@@ -422,11 +436,11 @@ class Ledger::Impl {
           fresh.hashes.clear();
         }
         store::LedgerSegment& segment = segments_[used - 1];
-        const size_t begin = segment.data.size();
-        segment.data.append(item.body);
-        segment.data.append(FormatLeafTail(item.index, crypto::AsBytes(prev_), tail));
+        segment.data.append(staged.substr(item.body_offset, item.body_size));
+        const std::string_view leaf_tail = FormatLeafTail(item.index, crypto::AsBytes(prev_), tail);
+        segment.data.append(leaf_tail);
         AppendLittle32(segment.ends, segment.data.size());
-        Hash hash = HashLeaf(hasher_, std::string_view(segment.data).substr(begin));
+        const Hash hash = item.partial.FinishWith(leaf_tail);
         segment.hashes.append(crypto::AsBytes(hash));
         ++segment.count;
         prev_ = hash;
@@ -488,6 +502,7 @@ class Ledger::Impl {
     failure_ = message;
     std::vector<Pending> dropped;
     dropped.swap(pending_);
+    staging_.clear();
     done_cv_.notify_all();
     room_cv_.notify_all();
     log::Error("ledger write failed; refusing further appends", {{"error", json::Value(message)}});
@@ -543,6 +558,7 @@ class Ledger::Impl {
   std::condition_variable done_cv_;  // appenders: durable_size_ advanced or failure
   std::condition_variable room_cv_;  // appenders: queue has room
   std::vector<Pending> pending_ WRIT_GUARDED_BY(mu_);
+  std::string staging_ WRIT_GUARDED_BY(mu_);  // the bodies of pending_, back to back
   // Events the writer took from pending_ and has not yet committed: they count against max_pending.
   size_t in_hand_ WRIT_GUARDED_BY(mu_) = 0;
   bool flush_ WRIT_GUARDED_BY(mu_) = false;  // Checkpoint() waits: commit without lingering
@@ -562,7 +578,6 @@ class Ledger::Impl {
 
   // The writer thread's own state (also touched by Start before the thread runs).
   IdGenerator ids_;
-  crypto::Sha256Hasher hasher_;
   BlockBuilder block_;                          // the index block the next event goes into
   store::LedgerLeafChunk chunk_;                // the leaf-hash chunk the next event goes into
   std::vector<store::LedgerSegment> segments_;  // reused buffers: no allocation per batch
