@@ -40,6 +40,22 @@ class Sha256Hasher {
   std::unique_ptr<Impl> impl_;
 };
 
+// A SHA-256 computation in progress that can be copied: hash a long prefix on one thread, hand the
+// state over, and finish with a short suffix on another (the ledger's appending threads hash each
+// event's body; its single writer adds only the position tail). Trivially copyable, no allocation.
+class Sha256Partial {
+ public:
+  Sha256Partial();  // the state of SHA-256 over no bytes
+  void Update(std::string_view data);
+  // The digest of everything given to Update; the partial state itself is left unchanged.
+  Sha256Digest Finish() const;
+  // The digest of everything given to Update followed by `suffix` (state unchanged).
+  Sha256Digest FinishWith(std::string_view suffix) const;
+
+ private:
+  alignas(8) unsigned char state_[112];  // an OpenSSL SHA256_CTX (its size is checked in hash.cpp)
+};
+
 // HMAC-SHA256 (RFC 2104) of `data` under `key` (any length).
 Sha256Digest HmacSha256(std::string_view key, std::string_view data);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cctype>
 #include <cstring>
 
@@ -74,8 +75,117 @@ void Redact(json::Value& value, std::string_view key) {
   }
 }
 
-void MaybeString(json::Writer& writer, std::string_view key, const std::string& value) {
-  if (!value.empty()) writer.Key(key).String(value);
+// True when AppendQuoted would copy `text` unchanged between its quotes: printable ASCII without
+// a quote or backslash (ids, names, hex digests: nearly every string the ledger writes).
+bool IsPlain(std::string_view text) {
+  // Eight bytes at a time: a word has a byte that needs escaping when one is < 0x20, > 0x7e, '"' or
+  // '\\' (the classic "has a byte less than / more than / equal to" bit tricks; exact as a yes/no).
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  const auto needs_escape = [](uint64_t word) {
+    const uint64_t below_space = (word - kOnes * 0x20) & ~word;
+    const uint64_t above_tilde = (word + kOnes * (0x7f - 0x7e)) | word;
+    const uint64_t quote = word ^ (kOnes * '"');
+    const uint64_t backslash = word ^ (kOnes * '\\');
+    return ((below_space | above_tilde | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash)) & kHighs) != 0;
+  };
+  size_t at = 0;
+  for (; at + 8 <= text.size(); at += 8) {
+    uint64_t word;
+    std::memcpy(&word, text.data() + at, 8);
+    if (needs_escape(word)) return false;
+  }
+  for (; at < text.size(); ++at) {
+    const auto byte = static_cast<unsigned char>(text[at]);
+    if (byte < 0x20 || byte >= 0x7f || byte == '"' || byte == '\\') return false;
+  }
+  return true;
+}
+
+// Exactly the bytes of json::AppendQuoted, without its per-run appends for plain strings.
+void AppendString(std::string& out, std::string_view text) {
+  if (!IsPlain(text)) return json::AppendQuoted(out, text);
+  out.push_back('"');
+  out.append(text);
+  out.push_back('"');
+}
+
+template <class Integer>
+void AppendInteger(std::string& out, Integer value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof(digits), value).ptr;
+  out.append(digits, static_cast<size_t>(end - digits));
+}
+
+// `member` is the separator, quoted name and colon, e.g. `,"actor":`.
+void AppendOptional(std::string& out, std::string_view member, const std::string& value) {
+  if (value.empty()) return;
+  out.append(member);
+  AppendString(out, value);
+}
+
+// Exactly json::Serialize's bytes for `value` (compact, members in their order), appended.
+void AppendJson(std::string& out, const json::Value& value) {
+  switch (value.type()) {
+    case json::Type::kNull: out.append("null"); return;
+    case json::Type::kBool: out.append(value.as_bool() ? "true" : "false"); return;
+    case json::Type::kInt: AppendInteger(out, value.as_int()); return;
+    case json::Type::kUint: AppendInteger(out, value.as_uint()); return;
+    case json::Type::kDouble: out.append(json::Serialize(value)); return;  // rare: keep one formatter
+    case json::Type::kString: AppendString(out, value.as_string()); return;
+    case json::Type::kArray: {
+      out.push_back('[');
+      bool first = true;
+      for (const json::Value& item : value.as_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        AppendJson(out, item);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::Type::kObject: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [name, member] : value.as_object()) {
+        if (!first) out.push_back(',');
+        first = false;
+        AppendString(out, name);
+        out.push_back(':');
+        AppendJson(out, member);
+      }
+      out.push_back('}');
+      return;
+    }
+  }
+}
+
+// An upper estimate of the encoded size of plain content (escapes may need more: the string grows).
+size_t EstimateJson(const json::Value& value) {
+  switch (value.type()) {
+    case json::Type::kString: return value.as_string().size() + 2;
+    case json::Type::kArray: {
+      size_t size = 2;
+      for (const json::Value& item : value.as_array()) size += EstimateJson(item) + 1;
+      return size;
+    }
+    case json::Type::kObject: {
+      size_t size = 2;
+      for (const auto& [name, member] : value.as_object()) size += name.size() + 4 + EstimateJson(member);
+      return size;
+    }
+    default: return 24;
+  }
+}
+
+size_t EstimateBody(const Event& event, const json::Value& details) {
+  // The fixed members and names take < 200 bytes; each string adds its length and quotes.
+  size_t size = 200 + event.id.size() + event.actor.size() + event.subject.size() + event.action.size() +
+                event.resource.size() + event.policy_set_version.size() + event.correlation_id.size() +
+                event.trace_id.size();
+  for (const std::string& policy : event.policy_ids) size += policy.size() + 3;
+  if (details.is_object()) size += EstimateJson(details);
+  return size;
 }
 
 Result<std::string> RequiredString(const json::Value& object, std::string_view key) {
@@ -129,6 +239,12 @@ std::string SecretFingerprint(std::string_view key, std::string_view value) {
 }
 
 Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& options) {
+  std::string body;
+  WRIT_RETURN_IF_ERROR(EncodeEventBodyInto(event, options, body));
+  return body;
+}
+
+Status EncodeEventBodyInto(const Event& event, const EncodeOptions& options, std::string& body) {
   if (!event.details.is_null() && !event.details.is_object()) {
     return Fail(Code::kInvalidArgument, "event details must be a json object");
   }
@@ -143,34 +259,48 @@ Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& opt
     }
   }
   const json::Value& details = redacted ? *redacted : event.details;
-  json::Writer writer;
-  writer.BeginObject();
-  writer.Key("v").Int(1);
-  writer.Key("id").String(event.id);
-  writer.Key("time").Int(ToUnixMillis(event.time));
-  writer.Key("kind").String(EventKindName(event.kind));
-  MaybeString(writer, "actor", event.actor);
-  MaybeString(writer, "subject", event.subject);
-  MaybeString(writer, "action", event.action);
-  MaybeString(writer, "resource", event.resource);
-  if (event.decision != Decision::kNone) writer.Key("decision").String(DecisionName(event.decision));
-  if (!event.policy_ids.empty()) {
-    writer.Key("policies").BeginArray();
-    for (const std::string& policy : event.policy_ids) writer.String(policy);
-    writer.EndArray();
+  // Written directly (no json::Writer: no comma bookkeeping, one allocation), with exactly the bytes
+  // docs/ledger_format.md §1 fixes; tests/ledger/event_test.cpp compares them with a json::Writer
+  // encoding of the same members.
+  body.clear();
+  body.reserve(EstimateBody(event, details));
+  body.append("{\"v\":1,\"id\":");
+  AppendString(body, event.id);
+  body.append(",\"time\":");
+  AppendInteger(body, ToUnixMillis(event.time));
+  body.append(",\"kind\":\"");
+  body.append(EventKindName(event.kind));  // plain ASCII names
+  body.push_back('"');
+  AppendOptional(body, ",\"actor\":", event.actor);
+  AppendOptional(body, ",\"subject\":", event.subject);
+  AppendOptional(body, ",\"action\":", event.action);
+  AppendOptional(body, ",\"resource\":", event.resource);
+  if (event.decision != Decision::kNone) {
+    body.append(",\"decision\":\"");
+    body.append(DecisionName(event.decision));
+    body.push_back('"');
   }
-  MaybeString(writer, "policy_set_version", event.policy_set_version);
-  MaybeString(writer, "correlation_id", event.correlation_id);
-  MaybeString(writer, "trace_id", event.trace_id);
-  if (details.is_object()) writer.Key("details").Json(details);
-  writer.EndObject();
-  std::string body = writer.Take();
-  body.pop_back();  // the closing brace: EncodeLeaf adds the position first
+  if (!event.policy_ids.empty()) {
+    body.append(",\"policies\":[");
+    for (size_t i = 0; i < event.policy_ids.size(); ++i) {
+      if (i > 0) body.push_back(',');
+      AppendString(body, event.policy_ids[i]);
+    }
+    body.push_back(']');
+  }
+  AppendOptional(body, ",\"policy_set_version\":", event.policy_set_version);
+  AppendOptional(body, ",\"correlation_id\":", event.correlation_id);
+  AppendOptional(body, ",\"trace_id\":", event.trace_id);
+  if (details.is_object()) {
+    body.append(",\"details\":");
+    AppendJson(body, details);
+  }
+  // No closing brace: EncodeLeaf adds the position first.
   if (body.size() + 128 > options.max_event_bytes) {
     return Fail(Code::kResourceExhausted,
                 fmt::format("event is {} bytes, more than the limit of {}", body.size(), options.max_event_bytes));
   }
-  return body;
+  return Ok();
 }
 
 std::string_view FormatLeafTail(uint64_t seq, std::string_view prev_hash, char (&out)[kLeafTailBuffer]) {

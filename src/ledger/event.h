@@ -79,6 +79,9 @@ struct EncodeOptions {
 // Errors: kInvalidArgument if details is neither object nor null, or a secret name is empty;
 // kResourceExhausted if the encoding exceeds max_event_bytes.
 Result<std::string> EncodeEventBody(const Event& event, const EncodeOptions& options);
+// The same bytes written into `out` (replacing its content, reusing its capacity: an appending
+// thread keeps one buffer and allocates nothing per event). On error `out` is unspecified.
+Status EncodeEventBodyInto(const Event& event, const EncodeOptions& options, std::string& out);
 
 // The complete leaf bytes: body + `,"seq":<seq>,"prev":"<base64 prev>"}`.
 std::string EncodeLeaf(std::string_view body, uint64_t seq, std::string_view prev_hash);

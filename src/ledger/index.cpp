@@ -163,14 +163,25 @@ Result<LeafFields> ReadLeafFields(std::string_view leaf, LeafScratch& scratch) {
   return fields;
 }
 
+namespace {
+uint64_t FilterBits(size_t distinct_keys) {
+  return std::bit_ceil(std::max<uint64_t>(kMinFilterBits, uint64_t{distinct_keys} * kBitsPerKey));
+}
+constexpr size_t kMinSlots = 256;
+}  // namespace
+
 void BlockBuilder::Reset(uint64_t block) {
   block_ = block;
   events_ = 0;
   min_time_ms_ = 0;
   max_time_ms_ = 0;
   kinds_ = 0;
-  keys_.clear();
-  sorted_ = 0;
+  distinct_.clear();
+  if (slots_.size() < kMinSlots) slots_.resize(kMinSlots);
+  std::fill(slots_.begin(), slots_.end(), 0);
+  has_zero_ = false;
+  filter_.assign(FilterBits(0) / 8, '\0');
+  filter_insertions_ = 0;
 }
 
 IndexKeys KeysOf(std::string_view subject, std::string_view correlation_id, std::string_view id) {
@@ -182,32 +193,73 @@ IndexKeys KeysOf(std::string_view subject, std::string_view correlation_id, std:
 }
 
 void BlockBuilder::Add(int64_t time_ms, EventKind kind, const IndexKeys& keys) {
+  if (filter_.empty()) Reset(block_);  // a builder used without Reset
   min_time_ms_ = events_ == 0 ? time_ms : std::min(min_time_ms_, time_ms);
   max_time_ms_ = events_ == 0 ? time_ms : std::max(max_time_ms_, time_ms);
   ++events_;
   kinds_ |= uint64_t{1} << (static_cast<unsigned>(kind) & 63);
-  keys_.insert(keys_.end(), keys.hashes, keys.hashes + keys.count);
-}
-
-store::LedgerBlockRow BlockBuilder::Row() {
-  // Sort only what was added since the last row, then merge: a block written one event per commit
-  // costs O(keys) per commit, not O(keys log keys).
-  const auto middle = keys_.begin() + static_cast<std::ptrdiff_t>(sorted_);
-  std::sort(middle, keys_.end());
-  std::inplace_merge(keys_.begin(), middle, keys_.end());
-  keys_.erase(std::unique(keys_.begin(), keys_.end()), keys_.end());
-  sorted_ = keys_.size();
-  const uint64_t bits = std::bit_ceil(std::max(kMinFilterBits, keys_.size() * kBitsPerKey));
-  std::string filter(bits / 8, '\0');
-  for (uint64_t key : keys_) {
-    const uint64_t step = Mix(key);
-    uint64_t probe = key;
-    for (int i = 0; i < kProbes; ++i, probe += step) {
-      const uint64_t bit = probe & (bits - 1);
-      filter[bit >> 3] = static_cast<char>(static_cast<unsigned char>(filter[bit >> 3]) | (1u << (bit & 7)));
+  for (size_t i = 0; i < keys.count; ++i) {
+    const uint64_t key = keys.hashes[i];
+    if (!InsertDistinct(key)) continue;
+    const uint64_t bits = FilterBits(distinct_.size());
+    if (bits != uint64_t{filter_.size()} * 8) {
+      Rebuild(bits);  // the filter grew: every key's bit positions change
+    } else {
+      SetBits(key);
     }
   }
-  return store::LedgerBlockRow{block_, min_time_ms_, max_time_ms_, kinds_, std::move(filter)};
+}
+
+bool BlockBuilder::InsertDistinct(uint64_t key) {
+  if (key == 0) {
+    if (has_zero_) return false;
+    has_zero_ = true;
+    distinct_.push_back(key);
+    return true;
+  }
+  // Keys are finalised hashes: their low bits index the table directly.
+  size_t mask = slots_.size() - 1;
+  for (size_t at = key & mask;; at = (at + 1) & mask) {
+    if (slots_[at] == key) return false;
+    if (slots_[at] == 0) {
+      slots_[at] = key;
+      break;
+    }
+  }
+  distinct_.push_back(key);
+  if (distinct_.size() * 2 > slots_.size()) {  // keep the table at most half full
+    std::vector<uint64_t> grown(slots_.size() * 2, 0);
+    mask = grown.size() - 1;
+    for (uint64_t held : distinct_) {
+      if (held == 0) continue;
+      size_t at = held & mask;
+      while (grown[at] != 0) at = (at + 1) & mask;
+      grown[at] = held;
+    }
+    slots_.swap(grown);
+  }
+  return true;
+}
+
+void BlockBuilder::SetBits(uint64_t key) {
+  const uint64_t bits = uint64_t{filter_.size()} * 8;
+  const uint64_t step = Mix(key);
+  uint64_t probe = key;
+  for (int i = 0; i < kProbes; ++i, probe += step) {
+    const uint64_t bit = probe & (bits - 1);
+    filter_[bit >> 3] = static_cast<char>(static_cast<unsigned char>(filter_[bit >> 3]) | (1u << (bit & 7)));
+  }
+  ++filter_insertions_;
+}
+
+void BlockBuilder::Rebuild(uint64_t bits) {
+  filter_.assign(bits / 8, '\0');
+  for (uint64_t key : distinct_) SetBits(key);
+}
+
+store::LedgerBlockRow BlockBuilder::Row() const {
+  return store::LedgerBlockRow{block_, min_time_ms_, max_time_ms_, kinds_,
+                               filter_.empty() ? std::string(FilterBits(0) / 8, '\0') : filter_};
 }
 
 Status CheckSegment(const store::LedgerSegment& segment) {

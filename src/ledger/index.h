@@ -52,7 +52,10 @@ struct IndexKeys {
 };
 IndexKeys KeysOf(std::string_view subject, std::string_view correlation_id, std::string_view id);
 
-// Accumulates one block's index row. Not thread-safe.
+// Accumulates one block's index row. The filter is kept up to date as keys arrive: a new distinct
+// key sets its bits (or, when the distinct count crosses a size step, the filter is rebuilt at the
+// next power of two, log2 times per block), so Row() after each commit costs a copy of the filter,
+// not a rebuild of the whole block's. Not thread-safe.
 class BlockBuilder {
  public:
   void Reset(uint64_t block);
@@ -63,17 +66,28 @@ class BlockBuilder {
   bool empty() const { return events_ == 0; }
   uint64_t block() const { return block_; }
   // The row for the events added so far (the filter sized to the distinct keys).
-  store::LedgerBlockRow Row();
+  store::LedgerBlockRow Row() const;
+  // Keys hashed into the filter since Reset, rebuilds included: O(distinct keys) per block however
+  // often Row() is called (a test checks that commits of one event do not rebuild the filter).
+  uint64_t filter_insertions() const { return filter_insertions_; }
 
  private:
+  bool InsertDistinct(uint64_t key);  // true if `key` was not in the block yet
+  void SetBits(uint64_t key);
+  void Rebuild(uint64_t bits);
+
   uint64_t block_ = 0;
   uint64_t events_ = 0;
   int64_t min_time_ms_ = 0;
   int64_t max_time_ms_ = 0;
   uint64_t kinds_ = 0;
-  // Key hashes: [0, sorted_) sorted and distinct, then the ones added since the last Row().
-  std::vector<uint64_t> keys_;
-  size_t sorted_ = 0;
+  // The block's distinct key hashes: in arrival order (for rebuilds), and an open-addressing set
+  // (slot value 0 = empty; the key 0 itself is tracked by has_zero_).
+  std::vector<uint64_t> distinct_;
+  std::vector<uint64_t> slots_;
+  bool has_zero_ = false;
+  std::string filter_;  // INVARIANT: the filter of distinct_, sized for distinct_.size()
+  uint64_t filter_insertions_ = 0;
 };
 
 // Checks a segment's shape: `ends` and `hashes` sized for `count` events, offsets in order.

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
+#include <span>
 #include <thread>
 
 #include <unistd.h>
@@ -21,12 +21,16 @@
 namespace writ::ledger {
 namespace {
 
-// One queued append: the encoded body and what the query index needs (hashed by the appending
-// thread, so the single writer thread does less per event).
+// One queued append. The appending thread does what it can so that the single writer thread does
+// little per event: it encodes the body (into the shared staging buffer, no allocation per event),
+// hashes `0x00 ‖ body` (the writer finishes the leaf hash with the position tail only) and the
+// query index keys.
 struct Pending {
   LeafIndex index;
-  std::string body;
-  std::string id;
+  size_t body_offset;  // the body is staging[body_offset, body_offset + body_size)
+  size_t body_size;
+  crypto::Sha256Partial partial;  // SHA-256 state after 0x00 ‖ body
+  std::string id;  // for AppendAsync's receipt (moved from the event); empty for Append
   int64_t time_ms;
   EventKind kind;
   IndexKeys keys;
@@ -75,7 +79,7 @@ class IdGenerator {
 };
 
 // Calls each queued callback with `error` (outside any lock: a callback may append again).
-void FailCallbacks(std::deque<Pending>& items, const std::string& error) {
+void FailCallbacks(std::span<Pending> items, const std::string& error) {
   for (Pending& item : items) {
     if (item.done) item.done(Fail(Code::kUnavailable, "ledger cannot write: " + error));
   }
@@ -119,7 +123,9 @@ Result<std::vector<Hash>> HashesFromBytes(const std::string& bytes, LeafIndex be
 }
 
 void AppendLittle32(std::string& out, uint64_t value) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((value >> (8 * i)) & 0xff);
+  const char bytes[4] = {static_cast<char>(value & 0xff), static_cast<char>((value >> 8) & 0xff),
+                         static_cast<char>((value >> 16) & 0xff), static_cast<char>((value >> 24) & 0xff)};
+  out.append(bytes, sizeof(bytes));
 }
 
 }  // namespace
@@ -212,24 +218,32 @@ class Ledger::Impl {
   Result<LeafIndex> Enqueue(Event& event, std::function<void(Result<Receipt>)> done) {
     if (event.time == TimePoint{}) event.time = clock_.Now();
     if (event.id.empty()) event.id = ids_.Next(ToUnixMillis(event.time));
-    WRIT_ASSIGN_OR_RETURN(std::string body,
-                          EncodeEventBody(event, {.hmac_key = options_.hmac_key,
-                                                  .max_event_bytes = options_.max_event_bytes}));
+    thread_local std::string body;  // one buffer per appending thread, reused
+    WRIT_RETURN_IF_ERROR(EncodeEventBodyInto(
+        event, {.hmac_key = options_.hmac_key, .max_event_bytes = options_.max_event_bytes}, body));
+    crypto::Sha256Partial partial;
+    static constexpr char kLeafPrefix = 0x00;  // RFC 9162 leaf hash: SHA-256(0x00 ‖ leaf)
+    partial.Update(std::string_view(&kLeafPrefix, 1));
+    partial.Update(body);
     const IndexKeys keys = KeysOf(event.subject, event.correlation_id, event.id);
+    // Append returns the id from `event` itself; AppendAsync's receipt takes it from here.
+    std::string id = done ? std::move(event.id) : std::string();
     MutexLock lock(mu_);
     NativeWait wait(mu_);
     auto deadline = std::chrono::steady_clock::now() + options_.max_block;
-    while (!failed_ && !stop_ && pending_.size() >= options_.max_pending) {
+    while (!failed_ && !stop_ && pending_.size() + in_hand_ >= options_.max_pending) {
       if (room_cv_.wait_until(wait.lock(), deadline) == std::cv_status::timeout &&
-          pending_.size() >= options_.max_pending) {
+          pending_.size() + in_hand_ >= options_.max_pending) {
         return Fail(Code::kUnavailable, "ledger queue stayed full: the store is not keeping up");
       }
     }
     if (failed_) return Fail(Code::kUnavailable, "ledger cannot write: " + failure_);
     if (stop_) return Fail(Code::kUnavailable, "ledger is closing");
     LeafIndex index = next_index_++;
-    pending_.push_back(Pending{index, std::move(body), event.id, ToUnixMillis(event.time), event.kind, keys,
-                               std::move(done)});
+    const size_t offset = staging_.size();
+    staging_.append(body);
+    pending_.push_back(Pending{index, offset, body.size(), partial, std::move(id), ToUnixMillis(event.time),
+                               event.kind, keys, std::move(done)});
     if (pending_.size() == 1 || pending_.size() >= options_.max_batch) work_cv_.notify_one();
     return index;
   }
@@ -256,6 +270,7 @@ class Ledger::Impl {
       MutexLock lock(mu_);
       NativeWait wait(mu_);
       target = next_index_;
+      flush_ = true;  // commit now, without lingering
       work_cv_.notify_one();
       while (durable_size_ < target && !failed_) done_cv_.wait(wait.lock());
       if (failed_) return Fail(Code::kUnavailable, "ledger cannot write: " + failure_);
@@ -358,9 +373,11 @@ class Ledger::Impl {
   }
 
   void WriterLoop() {
-    std::vector<Pending> batch;
+    std::vector<Pending> taken;  // swapped with pending_ (and staged with staging_): both pairs of
+    std::string staged;          // buffers keep their capacity
     for (;;) {
-      batch.clear();
+      taken.clear();
+      staged.clear();
       {
         MutexLock lock(mu_);
         NativeWait wait(mu_);
@@ -369,16 +386,27 @@ class Ledger::Impl {
           if (pending_.empty() && !stop_) break;  // timer tick: maybe checkpoint
         }
         if (pending_.empty() && stop_) break;
-        size_t take = std::min(pending_.size(), options_.max_batch);
-        for (size_t i = 0; i < take; ++i) {
-          batch.push_back(std::move(pending_.front()));
-          pending_.pop_front();
+        if (!pending_.empty() && options_.durability == Durability::kBatched && options_.commit_linger.count() > 0) {
+          // Batched: let a trickle of events gather for up to commit_linger into one transaction,
+          // unless a full batch is waiting, a checkpoint asked for everything, or the ledger closes.
+          const auto until = std::chrono::steady_clock::now() + options_.commit_linger;
+          while (pending_.size() < options_.max_batch && !flush_ && !stop_) {
+            if (work_cv_.wait_until(wait.lock(), until) == std::cv_status::timeout) break;
+          }
         }
+        flush_ = false;
+        taken.swap(pending_);
+        staged.swap(staging_);
+        in_hand_ = taken.size();
       }
-      if (!batch.empty()) {
-        room_cv_.notify_all();
-        if (!WriteBatch(batch)) return;
+      // One transaction per max_batch events; each is acknowledged once it is durable.
+      bool ok = true;
+      for (size_t begin = 0; begin < taken.size() && ok; begin += options_.max_batch) {
+        const size_t count = std::min(options_.max_batch, taken.size() - begin);
+        ok = WriteBatch(std::span<Pending>(taken).subspan(begin, count), std::span<Pending>(taken).subspan(begin + count),
+                        staged);
       }
+      if (!ok) return;
       if (!MaybeCheckpoint()) return;
     }
     (void)MaybeCheckpoint();
@@ -386,8 +414,8 @@ class Ledger::Impl {
 
   // Packs `batch` into segments (leaf bytes, offsets, leaf hashes), the tree nodes it completes and
   // the index rows of the blocks it touches, and writes them in one durable transaction.
-  // Returns false (after failing every waiter) if the store failed.
-  bool WriteBatch(std::vector<Pending>& batch) {
+  // Returns false (after failing every waiter, `later` ones too) if the store failed.
+  bool WriteBatch(std::span<Pending> batch, std::span<Pending> later, std::string_view staged) {
     size_t used = 0;  // segments_[0, used) hold this batch
     nodes_.clear();
     blocks_.clear();
@@ -408,11 +436,11 @@ class Ledger::Impl {
           fresh.hashes.clear();
         }
         store::LedgerSegment& segment = segments_[used - 1];
-        const size_t begin = segment.data.size();
-        segment.data.append(item.body);
-        segment.data.append(FormatLeafTail(item.index, crypto::AsBytes(prev_), tail));
+        segment.data.append(staged.substr(item.body_offset, item.body_size));
+        const std::string_view leaf_tail = FormatLeafTail(item.index, crypto::AsBytes(prev_), tail);
+        segment.data.append(leaf_tail);
         AppendLittle32(segment.ends, segment.data.size());
-        Hash hash = HashLeaf(hasher_, std::string_view(segment.data).substr(begin));
+        const Hash hash = item.partial.FinishWith(leaf_tail);
         segment.hashes.append(crypto::AsBytes(hash));
         ++segment.count;
         prev_ = hash;
@@ -437,14 +465,17 @@ class Ledger::Impl {
     if (!block_.empty()) blocks_.push_back(block_.Row());
     Status written = store_.Append({.segments = std::span<const store::LedgerSegment>(segments_.data(), used),
                                     .nodes = nodes_, .blocks = blocks_, .leaves = leaves_});
-    std::deque<Pending> dropped;
+    std::vector<Pending> dropped;
     {
       MutexLock lock(mu_);
       if (!written) {
         dropped = FailAll(written.error().message);
+        in_hand_ = 0;
       } else {
         durable_size_ = batch.back().index + 1;
+        in_hand_ -= batch.size();
         done_cv_.notify_all();
+        room_cv_.notify_all();
       }
     }
     // On failure nothing of the batch is stored: the ledger refuses every later append (the tree
@@ -457,17 +488,21 @@ class Ledger::Impl {
         item.done(Fail(Code::kUnavailable, "ledger cannot write: " + written.error().message));
       }
     }
-    FailCallbacks(dropped, written ? std::string() : written.error().message);
+    if (!written) {
+      FailCallbacks(later, written.error().message);
+      FailCallbacks(dropped, written.error().message);
+    }
     return written.has_value();
   }
 
   // Fails the ledger for good: every waiter and every later Append gets kUnavailable.
   // Returns the queued appends, whose callbacks the caller must fail outside the lock.
-  [[nodiscard]] std::deque<Pending> FailAll(const std::string& message) WRIT_REQUIRES(mu_) {
+  [[nodiscard]] std::vector<Pending> FailAll(const std::string& message) WRIT_REQUIRES(mu_) {
     failed_ = true;
     failure_ = message;
-    std::deque<Pending> dropped;
+    std::vector<Pending> dropped;
     dropped.swap(pending_);
+    staging_.clear();
     done_cv_.notify_all();
     room_cv_.notify_all();
     log::Error("ledger write failed; refusing further appends", {{"error", json::Value(message)}});
@@ -478,7 +513,7 @@ class Ledger::Impl {
     Status signed_checkpoint = SignCheckpoint(/*force=*/false);
     if (!signed_checkpoint) {
       std::string message = "checkpoint: " + signed_checkpoint.error().message;
-      std::deque<Pending> dropped;
+      std::vector<Pending> dropped;
       {
         MutexLock lock(mu_);
         dropped = FailAll(message);
@@ -522,7 +557,11 @@ class Ledger::Impl {
   std::condition_variable work_cv_;  // writer: work queued or stop
   std::condition_variable done_cv_;  // appenders: durable_size_ advanced or failure
   std::condition_variable room_cv_;  // appenders: queue has room
-  std::deque<Pending> pending_ WRIT_GUARDED_BY(mu_);
+  std::vector<Pending> pending_ WRIT_GUARDED_BY(mu_);
+  std::string staging_ WRIT_GUARDED_BY(mu_);  // the bodies of pending_, back to back
+  // Events the writer took from pending_ and has not yet committed: they count against max_pending.
+  size_t in_hand_ WRIT_GUARDED_BY(mu_) = 0;
+  bool flush_ WRIT_GUARDED_BY(mu_) = false;  // Checkpoint() waits: commit without lingering
   LeafIndex next_index_ WRIT_GUARDED_BY(mu_) = 0;
   uint64_t durable_size_ WRIT_GUARDED_BY(mu_) = 0;  // INVARIANT: durable_size_ <= tree_.size()
   bool failed_ WRIT_GUARDED_BY(mu_) = false;
@@ -539,7 +578,6 @@ class Ledger::Impl {
 
   // The writer thread's own state (also touched by Start before the thread runs).
   IdGenerator ids_;
-  crypto::Sha256Hasher hasher_;
   BlockBuilder block_;                          // the index block the next event goes into
   store::LedgerLeafChunk chunk_;                // the leaf-hash chunk the next event goes into
   std::vector<store::LedgerSegment> segments_;  // reused buffers: no allocation per batch
@@ -554,6 +592,9 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, store
   if (options.signer == nullptr) return Fail(Code::kInvalidArgument, "ledger needs a checkpoint signer");
   if (options.max_batch == 0 || options.max_pending == 0) {
     return Fail(Code::kInvalidArgument, "ledger max_batch and max_pending must be positive");
+  }
+  if (options.commit_linger < std::chrono::microseconds(0) || options.commit_linger > kMaxCommitLinger) {
+    return Fail(Code::kInvalidArgument, "ledger commit_linger must be in [0, 1s]");
   }
   if (options.cached_level < 0 || options.cached_level > 16) {
     return Fail(Code::kInvalidArgument, "ledger cached_level must be in [0, 16]");

@@ -27,14 +27,24 @@ enum class Durability : uint8_t {
   // Append returns only once the event is in a committed, fsync'd transaction (the default).
   kStrict,
   // Append returns once the event is queued. A crash loses at most the queued and in-flight events:
-  // max_pending + max_batch events, and the writer commits them within one fsync (~ms) of queueing.
+  // max_pending events, and those that arrived within commit_linger plus one commit (an fsync, ~ms)
+  // of the crash.
   kBatched,
 };
+
+// Longest LedgerOptions::commit_linger.
+inline constexpr std::chrono::microseconds kMaxCommitLinger{1'000'000};
 
 struct LedgerOptions {
   std::string origin = "writ.local/ledger";  // first line of every checkpoint
   Durability durability = Durability::kStrict;
   size_t max_batch = 8192;                   // events per transaction (per fsync)
+  // Batched only: after the first event of an idle spell the writer waits up to this long (or until
+  // max_batch events wait, or Checkpoint()) before committing, so that a trickle of events (one MCP
+  // tool call at a time) shares one transaction instead of paying one each. Adds at most this much to
+  // the batched loss window. 0 = commit at once. At most kMaxCommitLinger. Strict never lingers:
+  // its appenders wait, and group commit already gathers what arrives during each fsync.
+  std::chrono::microseconds commit_linger{5000};
   size_t max_pending = 65536;                // queued events; Append blocks beyond (backpressure)
   std::chrono::milliseconds max_block{5000};  // longest Append waits for room, then kUnavailable
   uint64_t checkpoint_every_events = 100000;  // sign a checkpoint after this many new events ...

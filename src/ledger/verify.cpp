@@ -42,23 +42,64 @@ std::string IdOf(std::string_view leaf) {
   return fields ? std::string(fields->id) : std::string();
 }
 
-// Segments handed from the reading stage to the hashing stage, through a fixed pool of buffers.
+// A segment buffer and the leaf hashes computed for it.
+struct Slot {
+  store::LedgerSegment segment;
+  std::vector<Hash> computed;      // computed[i]: SHA-256(0x00 ‖ leaf i), once hashed
+  uint64_t claimed = 0;            // events [0, claimed) are hashed or being hashed
+  uint64_t hashed = 0;             // how many of them are done
+  uint64_t mismatch = UINT64_MAX;  // first event whose computed hash differs from the stored one
+};
+
+// Hashes leaves [begin, end) of `slot` into slot.computed; returns the first whose hash differs from
+// the stored one, or UINT64_MAX.
+uint64_t HashLeaves(Slot& slot, uint64_t begin, uint64_t end, crypto::Sha256Hasher& hasher) {
+  uint64_t mismatch = UINT64_MAX;
+  for (uint64_t i = begin; i < end; ++i) {
+    const Hash hash = HashLeaf(hasher, SegmentLeaf(slot.segment, i));
+    slot.computed[i] = hash;
+    if (mismatch == UINT64_MAX && std::memcmp(hash.data(), SegmentHash(slot.segment, i).data(), hash.size()) != 0) {
+      mismatch = i;
+    }
+  }
+  return mismatch;
+}
+
+// Segments handed from the reading stage to the tree stage through a fixed pool of buffers. Leaf
+// hashing, most of the work, is shared: the tree stage hashes the segment it needs next, and the
+// reading stage, whenever it is ahead (no free buffer), hashes chunks of the oldest waiting
+// segment, so both cores hash whichever stage is the faster.
 class SegmentQueue {
  public:
   SegmentQueue() : pool_(kSegmentsInFlight) {
-    for (auto& segment : pool_) free_.push_back(&segment);
+    for (auto& slot : pool_) free_.push_back(&slot);
   }
-  store::LedgerSegment* TakeFree() {
+  // A free buffer for the reader; while there is none, helps hash. nullptr once cancelled.
+  Slot* TakeFree(crypto::Sha256Hasher& hasher) {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !free_.empty() || cancelled_; });
-    if (cancelled_) return nullptr;
-    store::LedgerSegment* segment = free_.front();
-    free_.pop_front();
-    return segment;
+    for (;;) {
+      if (cancelled_) return nullptr;
+      if (!free_.empty()) {
+        Slot* slot = free_.front();
+        free_.pop_front();
+        return slot;
+      }
+      if (!open_.empty()) {
+        HashChunkLocked(open_.front(), hasher, lock);
+        continue;
+      }
+      cv_.wait(lock);
+    }
   }
-  void PushFull(store::LedgerSegment* segment) {
+  // Hands a read and checked segment to the tree stage and its leaves to the hashers.
+  void PushFull(Slot* slot) {
     std::lock_guard lock(mu_);
-    full_.push_back(segment);
+    slot->computed.resize(slot->segment.count);
+    slot->claimed = 0;
+    slot->hashed = 0;
+    slot->mismatch = UINT64_MAX;
+    full_.push_back(slot);
+    open_.push_back(slot);
     cv_.notify_all();
   }
   void Close() {
@@ -66,33 +107,53 @@ class SegmentQueue {
     closed_ = true;
     cv_.notify_all();
   }
-  // Stops the reader (the hashing stage found a problem or the caller returns).
+  // Stops the reader (the tree stage found a problem or the caller returns).
   void Cancel() {
     std::lock_guard lock(mu_);
     cancelled_ = true;
     cv_.notify_all();
   }
-  // Next full segment in order, or nullptr once the reader closed the queue and it is drained.
-  store::LedgerSegment* TakeFull() {
+  // Next full segment in order with all its leaves hashed (by this thread, with the reader's help),
+  // or nullptr once the reader closed the queue and it is drained.
+  Slot* TakeHashed(crypto::Sha256Hasher& hasher) {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !full_.empty() || closed_; });
     if (full_.empty()) return nullptr;
-    store::LedgerSegment* segment = full_.front();
+    Slot* slot = full_.front();
     full_.pop_front();
-    return segment;
+    while (slot->claimed < slot->segment.count) HashChunkLocked(slot, hasher, lock);
+    cv_.wait(lock, [&] { return slot->hashed == slot->segment.count; });
+    return slot;
   }
-  void Release(store::LedgerSegment* segment) {
+  void Release(Slot* slot) {
     std::lock_guard lock(mu_);
-    free_.push_back(segment);
+    free_.push_back(slot);
     cv_.notify_all();
   }
 
  private:
-  std::vector<store::LedgerSegment> pool_;
+  static constexpr uint64_t kHashChunk = 128;  // events hashed per claim (~70 us)
+
+  // Claims the next chunk of `slot`, hashes it without the lock, and records it.
+  void HashChunkLocked(Slot* slot, crypto::Sha256Hasher& hasher, std::unique_lock<std::mutex>& lock) {
+    const uint64_t begin = slot->claimed;
+    const uint64_t end = std::min(slot->segment.count, begin + kHashChunk);
+    slot->claimed = end;
+    if (end == slot->segment.count) open_.erase(std::find(open_.begin(), open_.end(), slot));
+    lock.unlock();
+    const uint64_t mismatch = HashLeaves(*slot, begin, end, hasher);
+    lock.lock();
+    slot->hashed += end - begin;
+    slot->mismatch = std::min(slot->mismatch, mismatch);
+    if (slot->hashed == slot->segment.count) cv_.notify_all();
+  }
+
+  std::vector<Slot> pool_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<store::LedgerSegment*> free_;
-  std::deque<store::LedgerSegment*> full_;
+  std::deque<Slot*> free_;
+  std::deque<Slot*> full_;  // read and checked, in order, for the tree stage
+  std::deque<Slot*> open_;  // with leaves not yet claimed for hashing, in order
   bool closed_ = false;
   bool cancelled_ = false;
 };
@@ -119,16 +180,17 @@ class Reader {
     uint64_t after = 0;  // rows are read by first_idx, so a row inserted inside another's range shows up
     block_.Reset(0);
     for (;;) {
-      store::LedgerSegment* segment = queue_.TakeFree();
-      if (segment == nullptr) return Ok();
+      Slot* slot = queue_.TakeFree(hasher_);
+      if (slot == nullptr) return Ok();
+      store::LedgerSegment* segment = &slot->segment;
       auto has = store_.ReadSegment(after, /*containing=*/false, *segment);
       if (!has || !*has) {
-        queue_.Release(segment);
+        queue_.Release(slot);
         if (!has) return Fail(has.error());
         return FinishIndex(next);
       }
       if (segment->first != next) {
-        queue_.Release(segment);
+        queue_.Release(slot);
         if (segment->first < next) {
           Report(segment->first, segment->first, "",
                  fmt::format("a segment row at position {} overlaps the events before {}: it was inserted",
@@ -141,7 +203,7 @@ class Reader {
       }
       after = segment->first + 1;
       if (auto shape = CheckSegment(*segment); !shape) {
-        queue_.Release(segment);
+        queue_.Release(slot);
         Report(next, next, "", shape.error().message);
         return Ok();
       }
@@ -150,11 +212,11 @@ class Reader {
         stop = !CheckEvent(*segment, i) || !CheckLeafCopy(*segment, i);
       }
       if (error_) {
-        queue_.Release(segment);
+        queue_.Release(slot);
         return Ok();
       }
       next = segment->first + segment->count;
-      queue_.PushFull(segment);  // the hashing stage checks its events, up to the problem too
+      queue_.PushFull(slot);  // the tree stage checks its events, up to the problem too
       if (stop) return Ok();
     }
   }
@@ -271,6 +333,7 @@ class Reader {
   std::string prev_hash_ = std::string(32, '\0');
   std::string prev_id_;
   BlockBuilder block_;
+  crypto::Sha256Hasher hasher_;  // for the leaves it hashes while ahead
   std::vector<store::LedgerBlockRow> stored_;
   size_t stored_at_ = 0;
   uint64_t copy_begin_ = 0;  // copies_ holds the ledger_leaves hashes of [copy_begin_, ...)
@@ -315,8 +378,8 @@ Result<VerifyReport> Verify(store::LedgerStore& store, const VerifyOptions& opti
                    [](const SignedSize& a, const SignedSize& b) { return a.size < b.size; });
 
   // 2. Every event in order: the reading stage (a second thread) checks positions, links and the
-  // index; this thread re-hashes each event and rebuilds the tree's right edge to compare with
-  // each checkpoint. Both stop at their first problem.
+  // index; this thread rebuilds the tree's right edge to compare with each checkpoint. Both hash
+  // leaves (SegmentQueue). Both stop at their first problem.
   SegmentQueue queue;
   Reader reader(store, queue, total);
   std::thread reading([&] { reader.Run(); });
@@ -340,23 +403,23 @@ Result<VerifyReport> Verify(store::LedgerStore& store, const VerifyOptions& opti
     }
   };
   check_signed(0);
-  while (store::LedgerSegment* segment = queue.TakeFull()) {
+  while (Slot* slot = queue.TakeHashed(hasher)) {
+    const store::LedgerSegment* segment = &slot->segment;
     for (uint64_t i = 0; i < segment->count && !found; ++i) {
       std::string_view leaf = SegmentLeaf(*segment, i);
-      const Hash hash = HashLeaf(hasher, leaf);
       const uint64_t index = segment->first + i;
-      if (std::memcmp(hash.data(), SegmentHash(*segment, i).data(), hash.size()) != 0) {
+      if (i == slot->mismatch) {
         found = Found{index, VerifyProblem{index, IdOf(leaf), "event bytes do not hash to the stored leaf hash"}};
         break;
       }
-      range.Append(hash);
+      range.Append(slot->computed[i]);
       report.bytes += leaf.size();
       check_signed(index);
       if (options.progress && options.progress_every > 0 && range.size() % options.progress_every == 0) {
         options.progress(range.size(), total);
       }
     }
-    queue.Release(segment);
+    queue.Release(slot);
     if (found) {
       queue.Cancel();
       break;

@@ -217,8 +217,10 @@ class FailingStore : public store::LedgerStore {
  public:
   explicit FailingStore(store::LedgerStore& inner) : inner_(inner) {}
   std::atomic<bool> fail{false};
+  std::atomic<int> transactions{0};  // appends that wrote events
   Status Append(const store::LedgerBatch& batch) override {
     if (fail) return Fail(Code::kUnavailable, "store: disk full");
+    if (!batch.segments.empty()) ++transactions;
     return inner_.Append(batch);
   }
   Result<uint64_t> Size() override { return inner_.Size(); }
@@ -288,6 +290,67 @@ TEST_F(LedgerTest, BatchedModeAcknowledgesAndCommits) {
   }  // the destructor drains the queue
   auto ledger = Ledger::Open(Options(), *store.ledger).value();
   EXPECT_EQ(ledger->Size(), 500u);
+}
+
+TEST_F(LedgerTest, BatchedCommitLingerGathersATrickleIntoOneTransaction) {
+  // One event every 10 ms (one MCP tool call at a time): without the linger each would be a
+  // transaction of its own (the writer is idle and commits at once); with it, one.
+  TestStore store(dir_.file("writ.db"));
+  FailingStore counting(*store.ledger);
+  LedgerOptions options = Options();
+  options.durability = Durability::kBatched;
+  options.commit_linger = kMaxCommitLinger;
+  auto ledger = Ledger::Open(options, counting).value();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_THAT(ledger->Checkpoint(), IsOk());  // commits at once, without waiting out the linger
+  EXPECT_EQ(ledger->Size(), 10u);
+  EXPECT_EQ(counting.transactions.load(), 1);
+}
+
+TEST_F(LedgerTest, BatchedCommitLingerStopsAtAFullBatchAndCommitsOnClose) {
+  TestStore store(dir_.file("writ.db"));
+  FailingStore counting(*store.ledger);
+  LedgerOptions options = Options();
+  options.durability = Durability::kBatched;
+  options.commit_linger = kMaxCommitLinger;
+  options.max_batch = 4;
+  {
+    auto ledger = Ledger::Open(options, counting).value();
+    for (int i = 0; i < 9; ++i) ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
+  }  // closing commits what lingers
+  EXPECT_GE(counting.transactions.load(), 3);  // never more than max_batch per transaction
+  auto ledger = Ledger::Open(Options(), *store.ledger).value();
+  EXPECT_EQ(ledger->Size(), 9u);
+  ASSERT_THAT(ledger->Checkpoint(), IsOk());
+  auto report = Verify(*store.ledger, {.verifiers = verifiers_});
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok());
+}
+
+TEST_F(LedgerTest, CommitLingerIsBounded) {
+  TestStore store(dir_.file("writ.db"));
+  LedgerOptions options = Options();
+  options.commit_linger = kMaxCommitLinger + std::chrono::microseconds(1);
+  EXPECT_THAT(Ledger::Open(options, *store.ledger), FailsWith(Code::kInvalidArgument, HasSubstr("commit_linger")));
+  options.commit_linger = std::chrono::microseconds(-1);
+  EXPECT_THAT(Ledger::Open(options, *store.ledger), FailsWith(Code::kInvalidArgument));
+}
+
+TEST_F(LedgerTest, StrictAppendsNeverLinger) {
+  // Strict appenders wait for their fsync: a linger would add to every answer. Each sequential
+  // append is its own transaction, committed at once.
+  TestStore store(dir_.file("writ.db"));
+  FailingStore counting(*store.ledger);
+  LedgerOptions options = Options();
+  options.commit_linger = kMaxCommitLinger;
+  auto ledger = Ledger::Open(options, counting).value();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3 * kMaxCommitLinger);
+  EXPECT_EQ(counting.transactions.load(), 3);
 }
 
 TEST_F(LedgerTest, TimedCheckpointsAreSignedByTheWriter) {

@@ -28,6 +28,26 @@ TEST(MerkleHashTest, Rfc6962Vectors) {
   EXPECT_NE(HashChildren(left, right), HashChildren(right, left));
 }
 
+// The ledger's appending threads hash 0x00 ‖ body and hand the SHA-256 state to the writer, which
+// finishes it with the position tail: the result must be the leaf hash of the whole leaf, wherever
+// the split falls relative to the 64-byte blocks, and the handed-over state must stay reusable.
+TEST(MerkleHashTest, LeafHashFinishedFromAHandedOverStateIsTheLeafHash) {
+  std::string leaf;
+  for (int i = 0; i < 300; ++i) leaf += static_cast<char>('a' + i % 26);
+  for (size_t split = 0; split <= leaf.size(); ++split) {
+    crypto::Sha256Partial partial;
+    partial.Update(std::string(1, '\0'));
+    partial.Update(std::string_view(leaf).substr(0, split));
+    const crypto::Sha256Partial copy = partial;  // as queued
+    ASSERT_EQ(copy.FinishWith(std::string_view(leaf).substr(split)), HashLeaf(leaf)) << split;
+    ASSERT_EQ(copy.FinishWith(std::string_view(leaf).substr(split)), HashLeaf(leaf)) << "state reused at " << split;
+    crypto::Sha256Partial whole = copy;
+    whole.Update(std::string_view(leaf).substr(split));
+    ASSERT_EQ(whole.Finish(), HashLeaf(leaf));
+  }
+  EXPECT_EQ(crypto::Sha256Partial().Finish(), crypto::Sha256(""));
+}
+
 TEST(MerkleHashTest, HashFromBytesRejectsWrongLengths) {
   EXPECT_THAT(HashFromBytes("short"), FailsWith(Code::kInvalidArgument));
   EXPECT_THAT(HashFromBytes(std::string(32, 'x')), IsOk());

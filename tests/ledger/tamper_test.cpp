@@ -61,7 +61,7 @@ class RawDb {
   }
   // Replaces every segment with `leaves` at positions [0, n), except those listed in `skip`, and the
   // proof copies of their leaf hashes (a thorough attacker rewrites both).
-  void WriteAll(const std::vector<Leaf>& leaves, std::set<size_t> skip = {}) {
+  void WriteAll(const std::vector<Leaf>& leaves, std::set<size_t> skip = {}, size_t per_segment = 7) {
     Exec("DELETE FROM ledger_leaves");
     for (size_t chunk = 0; chunk * 16 < leaves.size(); ++chunk) {
       std::string hashes;
@@ -74,8 +74,8 @@ class RawDb {
       sqlite3_finalize(stmt);
     }
     Exec("DELETE FROM ledger_segments");
-    for (size_t first = 0; first < leaves.size(); first += 7) {
-      size_t count = std::min<size_t>(7, leaves.size() - first);
+    for (size_t first = 0; first < leaves.size(); first += per_segment) {
+      size_t count = std::min<size_t>(per_segment, leaves.size() - first);
       std::string data, ends, hashes;
       size_t written = 0;
       for (size_t i = first; i < first + count; ++i) {
@@ -334,6 +334,58 @@ TEST_F(TamperTest, OpenRefusesAStoreThatNoLongerMatchesItsCheckpoint) {
   }
   TestStore store(path_);
   EXPECT_THAT(Ledger::Open({.signer = &signer_}, *store.ledger), FailsWith(Code::kDataLoss));
+}
+
+// Verification hashes leaves on both of its threads, in chunks of a segment claimed by whichever is
+// free: the first edited event in scan order must still be the one reported, wherever it falls.
+TEST(TamperManySegmentsTest, FirstEditedEventIsReportedWhicheverThreadHashesIt) {
+  TempDir dir;
+  const std::string path = dir.file("writ.db");
+  NoteSigner signer = TestSigner();
+  std::vector<NoteVerifier> verifiers{TestVerifier()};
+  {
+    TestStore store(path);
+    auto ledger = Ledger::Open({.durability = Durability::kBatched, .checkpoint_every_events = 1000000,
+                                .checkpoint_interval = std::chrono::hours(1), .signer = &signer},
+                               *store.ledger)
+                      .value();
+    for (int i = 0; i < 3000; ++i) ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
+    ASSERT_THAT(ledger->Checkpoint(), IsOk());
+  }
+  auto check = [&] {
+    TestStore store(path);
+    auto report = Verify(*store.ledger, {.verifiers = verifiers});
+    EXPECT_THAT(report, IsOk());
+    return report ? *report : VerifyReport{};
+  };
+  // Segments of 300 events: more than the buffers in flight (so the reader stage hashes too), each
+  // hashed in several chunks.
+  std::vector<RawDb::Leaf> original;
+  {
+    RawDb db(path);
+    original = db.ReadAll();
+    ASSERT_EQ(original.size(), 3000u);
+    db.WriteAll(original, {}, 300);
+  }
+  VerifyReport clean = check();
+  EXPECT_TRUE(clean.ok());
+  EXPECT_EQ(clean.events, 3000u);
+  for (const std::vector<size_t>& edits : std::vector<std::vector<size_t>>{
+           {2950, 1290}, {1290, 1291, 2999}, {2999}, {0, 1}, {599, 600}, {1799, 1300}}) {
+    std::vector<RawDb::Leaf> leaves = original;
+    for (size_t at : edits) {
+      leaves[at].data = Replace(leaves[at].data, "\"n\":" + std::to_string(at), "\"n\":" + std::to_string(at + 1));
+    }
+    {
+      RawDb db(path);
+      db.WriteAll(leaves, {}, 300);
+    }
+    VerifyReport report = check();
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.problem->index, *std::min_element(edits.begin(), edits.end()));
+    EXPECT_THAT(report.problem->what, HasSubstr("do not hash to the stored leaf hash"));
+    EXPECT_EQ(report.events, report.problem->index);
+  }
 }
 
 }  // namespace

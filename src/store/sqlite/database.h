@@ -78,6 +78,9 @@ class Statement {
   Statement& Bind(int index, std::string_view text);
   Statement& Bind(int index, int64_t value);
   Statement& BindBlob(int index, std::string_view bytes);
+  // The same without SQLite's copy of the bytes (SQLITE_STATIC): for big blobs written once.
+  // REQUIRES: `bytes` stays valid and unchanged until the statement is reset or rebound.
+  Statement& BindBlobUncopied(int index, std::string_view bytes);
   Statement& BindNull(int index);
   Statement& BindOptional(int index, const std::optional<std::string>& text);  // NULL when empty
 

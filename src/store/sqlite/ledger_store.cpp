@@ -186,7 +186,8 @@ class SqliteLedgerStore final : public LedgerStore {
     for (const LedgerSegment& segment : batch.segments) {
       WRIT_RETURN_IF_ERROR(Run(*insert_segment_, [&](Statement& insert) {
         insert.Bind(1, static_cast<int64_t>(segment.first)).Bind(2, static_cast<int64_t>(segment.count));
-        insert.BindBlob(3, segment.data).BindBlob(4, segment.ends).BindBlob(5, segment.hashes);
+        // Megabytes per segment: bound in place (Run resets the statement before `batch` goes away).
+        insert.BindBlobUncopied(3, segment.data).BindBlobUncopied(4, segment.ends).BindBlobUncopied(5, segment.hashes);
       }));
     }
     for (const LedgerNodeRow& node : batch.nodes) {
