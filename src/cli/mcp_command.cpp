@@ -340,7 +340,8 @@ void AddMcpCommand(CLI::App& app, const GlobalOptions& global, Action* action) {
         err << "writ mcp: refusing to start: " << principal.error().message << '\n';
         return 1;
       }
-      auto decisions = gateway::NewAuthzenClient(WritdTransport(socket, principal->tokens));
+      auto decisions = gateway::NewAuthzenClient(WritdTransport(socket, principal->tokens),
+                                                 {.transport_serves_watch = true});
       auto exit_code = gateway::RunStdioProxy({.agent = principal->agent,
                                                .server_name = options->server,
                                                .command = options->command,

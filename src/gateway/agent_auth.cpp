@@ -45,6 +45,20 @@ class IntrospectingAuthenticator final : public AgentAuthenticator {
         dpop_(token::DpopOptions{.iat_window = options_.dpop_iat_window, .clock = options_.clock}) {}
 
   tl::expected<AuthenticatedAgent, AuthFailure> Authenticate(const AgentCredentials& credentials) override {
+    auto checked = Check(credentials, /*cached_only=*/false);
+    if (!checked) return Refuse("temporarily_unavailable", "the token could not be checked", 503);  // not reached
+    return std::move(*checked);
+  }
+
+  std::optional<tl::expected<AuthenticatedAgent, AuthFailure>> TryAuthenticateCached(
+      const AgentCredentials& credentials) override {
+    return Check(credentials, /*cached_only=*/true);
+  }
+
+ private:
+  // Authenticate; with `cached_only`, nullopt where writd or a DPoP proof check would be needed.
+  std::optional<tl::expected<AuthenticatedAgent, AuthFailure>> Check(const AgentCredentials& credentials,
+                                                                     bool cached_only) {
     if (credentials.authorization.empty()) return Refuse("", "an agent token is required (Authorization: Bearer or DPoP)");
     if (credentials.authorization.size() > options_.max_token_bytes + 16) {
       return Refuse("invalid_token", fmt::format("the Authorization header exceeds {} bytes", options_.max_token_bytes));
@@ -59,8 +73,11 @@ class IntrospectingAuthenticator final : public AgentAuthenticator {
       return Refuse("invalid_request", "the Authorization scheme must be Bearer or DPoP");
     }
     if (!IsTokenText(token)) return Refuse("invalid_request", "the Authorization header carries no token");
+    if (cached_only && dpop_scheme) return std::nullopt;
 
-    auto known = Lookup(token);
+    std::optional<Known> cached = cached_only ? Cached(token) : std::nullopt;
+    if (cached_only && (!cached || !cached->jkt.empty())) return std::nullopt;
+    auto known = cached ? tl::expected<Known, AuthFailure>(std::move(*cached)) : Lookup(token);
     if (!known) return tl::unexpected<AuthFailure>(std::move(known.error()));
     const Known& entry = *known;
     if (dpop_scheme || !entry.jkt.empty()) {
@@ -79,7 +96,6 @@ class IntrospectingAuthenticator final : public AgentAuthenticator {
     return AuthenticatedAgent{.agent = entry.agent, .jti = entry.jti, .token = std::string(token)};
   }
 
- private:
   struct Known {
     std::string agent;
     std::string jti;
@@ -89,17 +105,24 @@ class IntrospectingAuthenticator final : public AgentAuthenticator {
 
   const Clock& clock() const { return options_.clock != nullptr ? *options_.clock : SystemClock(); }
 
-  tl::expected<Known, AuthFailure> Lookup(std::string_view token) {
+  // The cached answer for `token` while it may still be trusted.
+  std::optional<Known> Cached(std::string_view token) {
     const crypto::Sha256Digest digest = crypto::Sha256(token);
     const std::string key(crypto::AsBytes(digest));
     const TimePoint now = clock().Now();
-    {
-      std::lock_guard lock(mu_);
-      if (auto found = cache_.find(key); found != cache_.end()) {
-        if (now < found->second.trust_until) return found->second;
-        cache_.erase(found);
-      }
+    std::lock_guard lock(mu_);
+    if (auto found = cache_.find(key); found != cache_.end()) {
+      if (now < found->second.trust_until) return found->second;
+      cache_.erase(found);
     }
+    return std::nullopt;
+  }
+
+  tl::expected<Known, AuthFailure> Lookup(std::string_view token) {
+    if (auto cached = Cached(token)) return std::move(*cached);
+    const crypto::Sha256Digest digest = crypto::Sha256(token);
+    const std::string key(crypto::AsBytes(digest));
+    const TimePoint now = clock().Now();
     json::Value body;
     body.Set("token", std::string(token));
     if (!options_.audience.empty()) body.Set("audience", options_.audience);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -63,6 +64,15 @@ class AgentAuthenticator {
   virtual ~AgentAuthenticator() = default;
   // Errors are AuthFailure values (see above); a success names the agent.
   virtual tl::expected<AuthenticatedAgent, AuthFailure> Authenticate(const AgentCredentials& credentials) = 0;
+
+  // As Authenticate when that needs neither a request to writd nor a DPoP proof check (a Bearer
+  // token with a cached answer, or malformed credentials); nullopt otherwise: then call
+  // Authenticate (off the I/O thread). Never blocks. This default always says nullopt.
+  virtual std::optional<tl::expected<AuthenticatedAgent, AuthFailure>> TryAuthenticateCached(
+      const AgentCredentials& credentials) {
+    (void)credentials;
+    return std::nullopt;
+  }
 };
 
 // `transport` reaches writd (the same injection as NewAuthzenClient).

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "gateway/unix_http.h"
 
 namespace writ::gateway {
 namespace {
@@ -226,6 +227,12 @@ class AuthzenClient final : public DecisionClient {
                                                             options_.decision_timeout, call.correlation_id, call.token));
     if (reply.status != 200 || !reply.body.is_object()) return Fail(ReplyError(reply, "the decision"));
     return ToDecision(reply.body);
+  }
+
+  Result<Decision> DecideWatching(const ToolCall& call, WhileDeciding& watch) override {
+    if (!options_.transport_serves_watch) return DecisionClient::DecideWatching(call, watch);
+    ScopedReadableWatch scope(watch.fd, &watch.on_readable);
+    return Decide(call);
   }
 
   Result<std::vector<Decision>> DecideList(std::string_view agent, std::string_view server,

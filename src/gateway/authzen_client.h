@@ -47,6 +47,9 @@ struct AuthzenClientOptions {
   // How long the first queued outcome waits for others to share its request (fewer requests and
   // wake-ups for writd under load; the ledger gets the outcome this much later).
   std::chrono::milliseconds outcome_linger{10};
+  // The transport waits through UnixHttpConnection, which serves a ScopedReadableWatch: then
+  // DecideWatching hands its watch to the transport instead of running it at once.
+  bool transport_serves_watch = false;
 };
 
 // The AuthZEN request body for `call` (exposed for tests and the docs).

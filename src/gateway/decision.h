@@ -4,6 +4,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,15 @@ struct CallOutcome {
   std::string approval_id;                // set when the call waited for an approval
 };
 
+// What the caller of DecideWatching also waits for while its decision is on the way: when `fd` turns
+// readable (or hangs up), `on_readable` runs once, on the deciding thread. The stdio proxy uses it to
+// let another thread read the client only when the client has sent more, instead of waking one for
+// every call.
+struct WhileDeciding {
+  int fd = -1;
+  std::function<void()> on_readable;
+};
+
 // Thread-safe: the proxy calls it from several threads.
 class DecisionClient {
  public:
@@ -62,6 +72,13 @@ class DecisionClient {
   // The decision for `call`. A deny is a Decision, not an error.
   // Errors: kUnavailable when writd cannot be reached or fails; the caller must not forward.
   virtual Result<Decision> Decide(const ToolCall& call) = 0;
+
+  // As Decide, and runs `watch.on_readable` (at most once) if `watch.fd` turns readable before the
+  // decision is in. This default runs it at once, then decides.
+  virtual Result<Decision> DecideWatching(const ToolCall& call, WhileDeciding& watch) {
+    if (watch.on_readable) watch.on_readable();
+    return Decide(call);
+  }
 
   // Decisions for listing `tools` of `server` to `agent` (no arguments; context {"tools_list":true}),
   // in the order of `tools`; `token`, when not empty, is the agent's own (as ToolCall::token).

@@ -35,6 +35,7 @@
 
 #include "common/log.h"
 #include "gateway/interceptor.h"
+#include "gateway/json_scan.h"
 
 namespace writ::gateway {
 namespace {
@@ -456,13 +457,16 @@ awaitable<bool> HttpProxy::Impl::Handle(beast::tcp_stream& client, const ClientR
   const size_t dpop_headers = request.count("DPoP");
   const std::string htu = fmt::format("http://{}{}", host, upstream_.path);
   const std::string_view method_name(request.method_string().data(), request.method_string().size());
-  auto who = co_await Offload(decision_pool_, [&] {
-    return options_.authenticator->Authenticate({.authorization = Field(request, "Authorization"),
-                                                 .dpop = Field(request, "DPoP"),
-                                                 .dpop_headers = dpop_headers,
-                                                 .method = method_name,
-                                                 .url = htu});
-  });
+  const AgentCredentials credentials{.authorization = Field(request, "Authorization"),
+                                     .dpop = Field(request, "DPoP"),
+                                     .dpop_headers = dpop_headers,
+                                     .method = method_name,
+                                     .url = htu};
+  // A token checked recently is known without leaving the I/O thread; else the check may ask writd.
+  // (No co_await inside a conditional expression: g++ 12 mishandles its temporaries.)
+  auto checked = options_.authenticator->TryAuthenticateCached(credentials);
+  if (!checked) checked = co_await Offload(decision_pool_, [&] { return options_.authenticator->Authenticate(credentials); });
+  auto& who = *checked;
   if (!who) {
     std::vector<std::pair<std::string, std::string>> headers;
     if (who.error().status == 401) headers.emplace_back("WWW-Authenticate", AuthChallenge(who.error()));
@@ -769,31 +773,55 @@ awaitable<std::string> HttpProxy::Impl::ScreenEvent(std::string event, const Aut
   if (!has_data) co_return event;
   auto screened = co_await Screen(data, who, expected);
   if (!screened) co_return event;
-  co_return kept + "data: " + *screened;
+  // The answer keeps the upstream's bytes, line breaks included: each line gets its own `data:`
+  // (SSE ends a line at CR, LF or CRLF).
+  std::string out = std::move(kept);
+  out.reserve(out.size() + screened->size() + 16);
+  out += "data: ";
+  for (size_t at = 0; at < screened->size(); ++at) {
+    const char ch = (*screened)[at];
+    if (ch != '\r' && ch != '\n') {
+      out += ch;
+      continue;
+    }
+    if (ch == '\r' && at + 1 < screened->size() && (*screened)[at + 1] == '\n') ++at;
+    out += "\ndata: ";
+  }
+  co_return out;
 }
 
 awaitable<std::optional<std::string>> HttpProxy::Impl::Screen(std::string_view data, const AuthenticatedAgent& who,
                                                               Expected& expected) {
-  auto parsed = json::Parse(data, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
-  if (!parsed || !parsed->is_object() || parsed->Find("method") != nullptr) co_return std::nullopt;
-  const json::Value* id = parsed->Find("id");
-  if (id == nullptr) co_return std::nullopt;
-  if (expected.kind != Expected::Kind::kNone && !expected.answered && *id == expected.id) {
+  // Checked in one pass; only a tool list is read as a whole. A call's answer gets its correlation
+  // id spliced in, here on the I/O thread (no writd request: the outcome is queued).
+  auto members = ScanObject(data, kMaxJsonDepth);
+  if (!members || FindMember(*members, "method") != nullptr) co_return std::nullopt;
+  const RawMember* raw_id = FindMember(*members, "id");
+  if (raw_id == nullptr) co_return std::nullopt;
+  const RawMember* raw_result = FindMember(*members, "result");
+  const bool mine = expected.kind != Expected::Kind::kNone && !expected.answered &&
+                    IdKey(raw_id->value) == json::Serialize(expected.id);
+  if (mine && expected.kind == Expected::Kind::kCall) {
     expected.answered = true;
-    if (expected.kind == Expected::Kind::kCall) {
-      co_return co_await Offload(decision_pool_, [&] {
-        return interceptor_.FinishCall(expected.call, expected.forwarded, std::move(*parsed));
-      });
-    }
-    co_return co_await Offload(decision_pool_,
-                               [&] { return interceptor_.FilterList(who.agent, expected.id, std::move(*parsed), who.token); });
+    co_return interceptor_.FinishCallRaw(expected.call, expected.forwarded, data, *members);
   }
   // Not the answer this POST waits for (e.g. a stream resumed with GET + Last-Event-ID): a tool list
   // is still filtered, so no path shows the agent a forbidden tool.
-  const json::Value* result = parsed->Find("result");
-  const json::Value* tools = result != nullptr ? result->Find("tools") : nullptr;
-  if (tools == nullptr || !tools->is_array()) co_return std::nullopt;
-  const json::Value answer_id = *id;
+  if (!mine) {
+    auto result_members = raw_result != nullptr && raw_result->value.front() == '{'
+                              ? ScanObject(raw_result->value, kMaxJsonDepth)
+                              : Result<std::vector<RawMember>>(Fail(Code::kNotFound, "no result object"));
+    const RawMember* raw_tools = result_members ? FindMember(*result_members, "tools") : nullptr;
+    if (raw_tools == nullptr || raw_tools->value.front() != '[') co_return std::nullopt;
+  }
+  expected.answered = expected.answered || mine;
+  auto parsed = json::Parse(data, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
+  auto parsed_id = json::Parse(raw_id->value);
+  if (!parsed || !parsed_id) {  // a tool list this proxy cannot read is not shown to the agent
+    co_return JsonRpcError(parsed_id ? *parsed_id : json::Value(), kJsonRpcInternalError,
+                           fmt::format("writ: mcp server `{}` answered tools/list with invalid JSON", options_.server_name));
+  }
+  const json::Value answer_id = std::move(*parsed_id);
   co_return co_await Offload(decision_pool_,
                              [&] { return interceptor_.FilterList(who.agent, answer_id, std::move(*parsed), who.token); });
 }

@@ -11,6 +11,8 @@
 namespace writ::gateway {
 namespace {
 
+constexpr size_t kMaxSpliceDepth = 128;
+
 std::string ToolLabel(const ToolCall& call) { return fmt::format("{}/{}", call.server, call.tool); }
 
 json::Value CorrelationData(const ToolCall& call) {
@@ -35,7 +37,7 @@ std::string JsonRpcError(const json::Value& id, int code, std::string_view messa
 }
 
 CallCheck Interceptor::CheckCall(std::string_view agent, const json::Value& message, const json::Value& id,
-                                 std::string_view token) const {
+                                 std::string_view token, WhileDeciding* watch) const {
   CallCheck check;
   const json::Value* params = message.Find("params");
   const json::Value* name = params != nullptr ? params->Find("name") : nullptr;
@@ -61,7 +63,7 @@ CallCheck Interceptor::CheckCall(std::string_view agent, const json::Value& mess
                          "denied");
     return check;
   }
-  auto decision = options_.decisions->Decide(call);
+  auto decision = watch != nullptr ? options_.decisions->DecideWatching(call, *watch) : options_.decisions->Decide(call);
   if (!decision) {
     log::Error("no decision: tools/call refused",
                {{"correlation_id", call.correlation_id}, {"tool", ToolLabel(call)}, {"error", decision.error().message}});
@@ -187,6 +189,53 @@ std::string Interceptor::FinishCall(const ToolCall& call, SteadyClock::time_poin
   }
   options_.decisions->RecordOutcome(call, outcome);  // a queue push (DecisionClient's contract): no delay
   return json::Serialize(message);
+}
+
+std::string Interceptor::FinishCallRaw(const ToolCall& call, SteadyClock::time_point forwarded,
+                                       std::string_view message, const std::vector<RawMember>& members,
+                                       std::string_view approval_id) const {
+  const auto whole = [&] {
+    auto parsed = json::Parse(message, {.max_bytes = message.size() + 1, .max_depth = kMaxSpliceDepth});
+    if (!parsed) {  // ScanObject accepted it; json::Parse is stricter (nested duplicate keys, lone surrogates)
+      CallOutcome outcome{.status = "error", .duration = Since(forwarded), .approval_id = std::string(approval_id)};
+      options_.decisions->RecordOutcome(call, outcome);
+      return std::string(message);
+    }
+    return FinishCall(call, forwarded, std::move(*parsed), approval_id);
+  };
+  const RawMember* result = FindMember(members, "result");
+  if (result == nullptr || result->value.front() != '{') {
+    CallOutcome outcome{.status = "error", .duration = Since(forwarded), .approval_id = std::string(approval_id)};
+    options_.decisions->RecordOutcome(call, outcome);
+    return std::string(message);
+  }
+  auto fields = ScanObject(result->value, kMaxSpliceDepth);
+  if (!fields) return whole();
+  CallOutcome outcome{.status = "ok", .duration = Since(forwarded), .approval_id = std::string(approval_id)};
+  if (const RawMember* is_error = FindMember(*fields, "isError")) outcome.is_error = is_error->value == "true";
+  // Where the correlation id goes: before the closing brace of `_meta`, or of `result` with a new `_meta`.
+  std::string_view into = result->value;
+  bool empty = fields->empty();
+  if (const RawMember* meta = FindMember(*fields, "_meta")) {
+    if (meta->value.front() != '{') return whole();
+    auto meta_fields = ScanObject(meta->value, kMaxSpliceDepth);
+    if (!meta_fields || FindMember(*meta_fields, kCorrelationMetaKey) != nullptr) return whole();
+    into = meta->value;
+    empty = meta_fields->empty();
+  }
+  const size_t at = static_cast<size_t>(into.data() - message.data()) + into.size() - 1;  // the closing brace
+  std::string out;
+  out.reserve(message.size() + 96);
+  out.append(message.substr(0, at));
+  if (!empty) out += ',';
+  if (into.data() == result->value.data()) out += "\"_meta\":{";
+  json::AppendQuoted(out, kCorrelationMetaKey);
+  out += ':';
+  json::AppendQuoted(out, call.correlation_id);
+  if (into.data() == result->value.data()) out += '}';
+  out.append(message.substr(at));
+  options_.decisions->RecordOutcome(call, outcome);
+  return out;
 }
 
 void Interceptor::FailCall(const ToolCall& call, SteadyClock::time_point forwarded, std::string_view approval_id) const {

@@ -15,6 +15,7 @@
 
 #include "common/json.h"
 #include "gateway/decision.h"
+#include "gateway/json_scan.h"
 
 namespace writ::gateway {
 
@@ -60,9 +61,11 @@ class Interceptor {
   // Decides tools/call request `message` (an object; its id is `id`) for `agent`, whose own token
   // `token` (when not empty) goes with every request to writd about the call. Malformed params,
   // oversized arguments, a deny and a missing decision come back as kReply; blocks for one decision.
-  // A refusal by writ (oversized arguments, deny) is recorded as outcome "denied".
+  // A refusal by writ (oversized arguments, deny) is recorded as outcome "denied". With `watch`,
+  // the decision is asked through DecisionClient::DecideWatching; `watch->on_readable` has then run
+  // (at most once) by the time this returns only if its fd turned readable, or the client could not watch it.
   CallCheck CheckCall(std::string_view agent, const json::Value& message, const json::Value& id,
-                      std::string_view token = {}) const;
+                      std::string_view token = {}, WhileDeciding* watch = nullptr) const;
 
   // Waits (blocking, at most options.approval_timeout) for the approval of a kAwaitApproval check,
   // then decides again (a grant is consumed; a policy change still wins). Returns kForward or
@@ -78,6 +81,13 @@ class Interceptor {
   // `approval_id` names the approval the call waited for, if any.
   std::string FinishCall(const ToolCall& call, SteadyClock::time_point forwarded, json::Value message,
                          std::string_view approval_id = {}) const;
+
+  // As FinishCall, for the answer's raw text `message` whose top-level members ScanObject gave:
+  // the bytes go out as they came, with only `"writ/correlation_id":"<id>"` spliced into
+  // `result._meta` (created when absent); nothing else is re-serialised. An answer this cannot
+  // splice safely (`_meta` not an object, or already holding the key) takes FinishCall's path.
+  std::string FinishCallRaw(const ToolCall& call, SteadyClock::time_point forwarded, std::string_view message,
+                            const std::vector<RawMember>& members, std::string_view approval_id = {}) const;
 
   // Records that forwarded call `call` got no answer from the server.
   void FailCall(const ToolCall& call, SteadyClock::time_point forwarded, std::string_view approval_id = {}) const;

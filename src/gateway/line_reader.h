@@ -28,6 +28,8 @@ class LineReader {
   // The next complete line (or a dropped oversize one) into `item`; false when more bytes are needed.
   // Empty lines are skipped.
   bool Next(Item* item);
+  // True when Next has a whole line (or the end of an oversize one) to give without another Feed.
+  bool HasLine() const { return buffer_.find('\n', start_ + scanned_) != std::string::npos; }
   // Bytes of an unfinished line still buffered (when the stream ends, that line is incomplete).
   size_t pending_bytes() const { return buffer_.size() - start_ + (discarding_ ? discarded_ : 0); }
 

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "gateway/child_process.h"
 #include "gateway/interceptor.h"
+#include "gateway/json_scan.h"
 #include "gateway/line_reader.h"
 
 namespace writ::gateway {
@@ -104,15 +105,19 @@ class Proxy {
   void HandleClientOversize(const LineReader::Item& item);
   void HandleServerLine(std::string_view line);
   void HandleServerOversize(const LineReader::Item& item);
-  void HandleCall(const json::Value& message, const json::Value& id, std::string_view line);
+  // REQUIRES: read_lock holds client_read_mu_; released (and taken again before returning) only if
+  // the client sends more while the call is decided, so another thread reads it.
+  void HandleCall(const json::Value& message, const json::Value& id, std::string_view line,
+                  std::unique_lock<std::mutex>& read_lock);
   void AwaitApproval(CallCheck check, json::Value id, std::string line);
   void Forward(const ToolCall& call, const json::Value& id, std::string_view line, std::string approval_id = "");
   void FailAllPending(std::string_view message);
 
   bool WriteClient(std::string_view line);
   bool WriteServer(std::string_view line);
-  void AddPending(const json::Value& id, Pending pending);
-  std::optional<Pending> TakePending(const json::Value& id);
+  // `key`: IdKey of the request's id (json::Serialize of a parsed id gives the same text).
+  void AddPending(std::string key, Pending pending);
+  std::optional<Pending> TakePending(std::string_view key);
   bool IsCancelled(const json::Value& id);
   void SignalStop();
 
@@ -157,15 +162,16 @@ void Proxy::SignalStop() {
   [[maybe_unused]] const ssize_t wrote = ::write(stop_pipe_[1], &byte, 1);
 }
 
-void Proxy::AddPending(const json::Value& id, Pending pending) {
+void Proxy::AddPending(std::string key, Pending pending) {
   std::lock_guard lock(pending_mu_);
-  pending_[json::Serialize(id)] = std::move(pending);
+  pending_[std::move(key)] = std::move(pending);
 }
 
-std::optional<Proxy::Pending> Proxy::TakePending(const json::Value& id) {
+std::optional<Proxy::Pending> Proxy::TakePending(std::string_view key) {
   std::lock_guard lock(pending_mu_);
-  const std::string key = json::Serialize(id);
-  cancelled_.erase(key);  // answered: a late cancellation no longer matters
+  if (!cancelled_.empty()) {
+    if (auto found = cancelled_.find(key); found != cancelled_.end()) cancelled_.erase(found);
+  }  // answered: a late cancellation no longer matters
   auto found = pending_.find(key);
   if (found == pending_.end()) return std::nullopt;
   Pending pending = std::move(found->second);
@@ -175,6 +181,7 @@ std::optional<Proxy::Pending> Proxy::TakePending(const json::Value& id) {
 
 bool Proxy::IsCancelled(const json::Value& id) {
   std::lock_guard lock(pending_mu_);
+  if (cancelled_.empty()) return false;
   // Consumed on sight: the waiter that asks gives up, so the entry is not needed again.
   return cancelled_.erase(json::Serialize(id)) > 0;
 }
@@ -298,6 +305,30 @@ void Proxy::HandleClientOversize(const LineReader::Item& item) {
 }
 
 void Proxy::HandleClientLine(std::string_view line, std::unique_lock<std::mutex>& read_lock) {
+  // Only tools/call and notifications/cancelled are read as a whole; everything else is checked in
+  // one pass and forwarded byte for byte.
+  auto members = ScanObject(line, kMaxJsonDepth);
+  const RawMember* method = members ? FindMember(*members, "method") : nullptr;
+  const RawMember* id = members ? FindMember(*members, "id") : nullptr;
+  // A method name written with escapes takes the whole-parse path below, like anything unusual.
+  const bool plain_method = method != nullptr && method->value.front() == '"' &&
+                            method->value.find('\\') == std::string_view::npos;
+  const std::string_view name = plain_method ? method->value.substr(1, method->value.size() - 2) : std::string_view();
+  if (members && (method == nullptr || plain_method) && name != "tools/call" && name != "notifications/cancelled") {
+    if (method != nullptr && id != nullptr) {
+      const std::string key = IdKey(id->value);
+      AddPending(key, {.kind = name == "tools/list" ? Kind::kList : Kind::kOther});
+      if (!WriteServer(line)) {
+        TakePending(key).reset();
+        auto parsed_id = json::Parse(id->value);
+        WriteClient(JsonRpcError(parsed_id ? *parsed_id : json::Value(), kJsonRpcInternalError,
+                                 fmt::format("mcp server `{}` is not running", options_.server_name)));
+      }
+      return;
+    }
+    WriteServer(line);  // notifications, and answers to the server's own requests
+    return;
+  }
   auto parsed = json::Parse(line, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
   if (!parsed) {
     WriteClient(JsonRpcError(json::Value(), kJsonRpcParseError,
@@ -310,27 +341,24 @@ void Proxy::HandleClientLine(std::string_view line, std::unique_lock<std::mutex>
                              "writ: a message must be one JSON-RPC object (batches are not part of MCP)"));
     return;
   }
-  const json::Value* method = message.Find("method");
-  const json::Value* id = message.Find("id");
-  if (method != nullptr && method->is_string() && id != nullptr) {
-    const std::string& name = method->as_string();
-    if (name == "tools/call") {
-      // Let another thread read on while this call is decided. `line` lives in the reader's buffer.
-      const std::string kept(line);
-      read_lock.unlock();
-      HandleCall(message, *id, kept);
-      read_lock.lock();
+  const json::Value* method_value = message.Find("method");
+  const json::Value* id_value = message.Find("id");
+  if (method_value != nullptr && method_value->is_string() && id_value != nullptr) {
+    const std::string& method_name = method_value->as_string();
+    if (method_name == "tools/call") {
+      HandleCall(message, *id_value, line, read_lock);
       return;
     }
-    AddPending(*id, {.kind = name == "tools/list" ? Kind::kList : Kind::kOther});
+    const std::string key = json::Serialize(*id_value);
+    AddPending(key, {.kind = method_name == "tools/list" ? Kind::kList : Kind::kOther});
     if (!WriteServer(line)) {
-      TakePending(*id).reset();
-      WriteClient(JsonRpcError(*id, kJsonRpcInternalError,
+      TakePending(key).reset();
+      WriteClient(JsonRpcError(*id_value, kJsonRpcInternalError,
                                fmt::format("mcp server `{}` is not running", options_.server_name)));
     }
     return;
   }
-  if (method != nullptr && method->is_string() && method->as_string() == "notifications/cancelled") {
+  if (method_value != nullptr && method_value->is_string() && method_value->as_string() == "notifications/cancelled") {
     const json::Value* params = message.Find("params");
     if (const json::Value* request_id = params != nullptr ? params->Find("requestId") : nullptr) {
       std::lock_guard lock(pending_mu_);
@@ -343,21 +371,34 @@ void Proxy::HandleClientLine(std::string_view line, std::unique_lock<std::mutex>
   WriteServer(line);  // notifications, and answers to the server's own requests
 }
 
-void Proxy::HandleCall(const json::Value& message, const json::Value& id, std::string_view line) {
-  CallCheck check = interceptor_.CheckCall(options_.agent, message, id);
+void Proxy::HandleCall(const json::Value& message, const json::Value& id, std::string_view line,
+                       std::unique_lock<std::mutex>& read_lock) {
+  // While the call is decided, this thread keeps the client's stream unless the client sends more:
+  // then another reader takes it (no thread is woken for a call that arrives alone). `line` lives in
+  // the reader's buffer, which the next reader may overwrite, so it is copied before the hand-off.
+  std::string kept;
+  WhileDeciding watch{.fd = client_in_, .on_readable = [&] {
+                        if (!read_lock.owns_lock()) return;
+                        kept.assign(line);
+                        line = kept;
+                        read_lock.unlock();
+                      }};
+  if (client_reader_.HasLine()) watch.on_readable();  // more is here already
+  CallCheck check = interceptor_.CheckCall(options_.agent, message, id, {}, &watch);
   switch (check.next) {
     case CallCheck::Next::kForward:
       Forward(check.call, id, line);
-      return;
+      break;
     case CallCheck::Next::kReply:
       WriteClient(check.reply);
-      return;
+      break;
     case CallCheck::Next::kAwaitApproval: {
       std::lock_guard lock(waiters_mu_);
       waiters_.emplace_back(&Proxy::AwaitApproval, this, std::move(check), id, std::string(line));
-      return;
+      break;
     }
   }
+  if (!read_lock.owns_lock()) read_lock.lock();
 }
 
 void Proxy::AwaitApproval(CallCheck check, json::Value id, std::string line) {
@@ -375,9 +416,10 @@ void Proxy::Forward(const ToolCall& call, const json::Value& id, std::string_vie
     interceptor_.CancelCall(call, approval_id);
     return;
   }
-  AddPending(id, {.kind = Kind::kCall, .call = call, .approval_id = std::move(approval_id), .forwarded = SteadyClock::now()});
+  std::string key = json::Serialize(id);
+  AddPending(key, {.kind = Kind::kCall, .call = call, .approval_id = std::move(approval_id), .forwarded = SteadyClock::now()});
   if (!WriteServer(line)) {
-    if (auto pending = TakePending(id)) {
+    if (auto pending = TakePending(key)) {
       interceptor_.FailCall(call, pending->forwarded, pending->approval_id);
       WriteClient(JsonRpcError(id, kJsonRpcInternalError,
                                fmt::format("mcp server `{}` is not running", options_.server_name)));
@@ -389,7 +431,7 @@ void Proxy::HandleServerOversize(const LineReader::Item& item) {
   const json::Value id = GuessId(item.head, item.tail);
   log::Warn("mcp server message too large: dropped",
             {{"bytes", static_cast<int64_t>(item.size)}, {"limit", static_cast<int64_t>(options_.max_message_bytes)}});
-  auto pending = id.is_null() ? std::nullopt : TakePending(id);
+  auto pending = id.is_null() ? std::nullopt : TakePending(json::Serialize(id));
   if (!pending) return;
   if (pending->kind == Kind::kCall) interceptor_.FailCall(pending->call, pending->forwarded, pending->approval_id);
   WriteClient(JsonRpcError(id, kJsonRpcInternalError,
@@ -398,26 +440,37 @@ void Proxy::HandleServerOversize(const LineReader::Item& item) {
 }
 
 void Proxy::HandleServerLine(std::string_view line) {
-  auto parsed = json::Parse(line, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
-  if (!parsed || !parsed->is_object()) {
+  // Checked in one pass and relayed byte for byte; only a tools/list answer is read as a whole, and
+  // a tools/call answer gets its correlation id spliced in.
+  auto members = ScanObject(line, kMaxJsonDepth);
+  if (!members) {
     log::Warn("mcp server wrote a line that is not a JSON-RPC message: dropped", {{"server", options_.server_name}});
     return;
   }
-  const json::Value* id = parsed->Find("id");
-  if (parsed->Find("method") != nullptr || id == nullptr) {
+  const RawMember* id = FindMember(*members, "id");
+  if (FindMember(*members, "method") != nullptr || id == nullptr) {
     WriteClient(line);  // the server's requests and notifications
     return;
   }
-  auto pending = TakePending(*id);
+  auto pending = TakePending(IdKey(id->value));
   if (!pending || pending->kind == Kind::kOther) {
     WriteClient(line);
     return;
   }
   if (pending->kind == Kind::kCall) {
-    WriteClient(interceptor_.FinishCall(pending->call, pending->forwarded, std::move(*parsed), pending->approval_id));
-  } else {
-    WriteClient(interceptor_.FilterList(options_.agent, *id, std::move(*parsed)));
+    WriteClient(interceptor_.FinishCallRaw(pending->call, pending->forwarded, line, *members, pending->approval_id));
+    return;
   }
+  auto parsed = json::Parse(line, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
+  auto parsed_id = json::Parse(id->value);
+  if (!parsed || !parsed_id) {
+    log::Warn("mcp server wrote a tools/list answer that is not valid JSON: refused", {{"server", options_.server_name}});
+    WriteClient(JsonRpcError(parsed_id ? *parsed_id : json::Value(), kJsonRpcInternalError,
+                             fmt::format("writ: mcp server `{}` answered tools/list with invalid JSON",
+                                         options_.server_name)));
+    return;
+  }
+  WriteClient(interceptor_.FilterList(options_.agent, *parsed_id, std::move(*parsed)));
 }
 
 }  // namespace

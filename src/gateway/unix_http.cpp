@@ -80,18 +80,34 @@ int MillisecondsLeft(std::chrono::steady_clock::time_point deadline) {
   return static_cast<int>(std::max<int64_t>(left.count(), 0));
 }
 
-// Waits until `fd` is ready for `events`. Errors: kDeadlineExceeded, kUnavailable.
-Status WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+thread_local ScopedReadableWatch* current_watch = nullptr;
+
+}  // namespace
+
+// Waits until `fd` is ready for `events`, serving this thread's ScopedReadableWatch meanwhile.
+// Errors: kDeadlineExceeded, kUnavailable.
+Status UnixHttpConnection::WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadline) {
   while (true) {
-    pollfd poll_fd{fd, events, 0};
-    const int ready = ::poll(&poll_fd, 1, MillisecondsLeft(deadline));
+    ScopedReadableWatch* watch = current_watch;
+    pollfd poll_fds[2] = {{fd, events, 0}, {watch != nullptr ? watch->fd_ : -1, POLLIN, 0}};
+    const int ready = ::poll(poll_fds, watch != nullptr && watch->fd_ >= 0 ? 2 : 1, MillisecondsLeft(deadline));
+    if (ready > 0 && poll_fds[1].revents != 0) {
+      watch->fd_ = -1;  // once
+      if (*watch->on_readable_) (*watch->on_readable_)();
+      if (poll_fds[0].revents == 0) continue;
+    }
     if (ready > 0) return Ok();
     if (ready == 0) return Fail(Code::kDeadlineExceeded, "writd did not answer in time");
     if (errno != EINTR) return Fail(Code::kUnavailable, fmt::format("poll on writd's socket failed: {}", std::strerror(errno)));
   }
 }
 
-}  // namespace
+ScopedReadableWatch::ScopedReadableWatch(int fd, std::function<void()>* on_readable)
+    : fd_(fd), on_readable_(on_readable), outer_(current_watch) {
+  current_watch = this;
+}
+
+ScopedReadableWatch::~ScopedReadableWatch() { current_watch = outer_; }
 
 UnixHttpConnection::UnixHttpConnection(std::string socket_path, size_t max_response_bytes)
     : socket_path_(std::move(socket_path)), max_response_bytes_(max_response_bytes) {}

@@ -4,6 +4,7 @@
 // (server/client.h, Beast over Asio). Not thread-safe: one connection per thread.
 #pragma once
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -17,6 +18,25 @@ namespace writ::gateway {
 struct RawHttpReply {
   int status = 0;
   std::string body;
+};
+
+// While it lives, a UnixHttpConnection request made on this thread that waits for writd's answer also
+// watches `fd`: when it turns readable (or hangs up), `*on_readable` runs once, on this thread, and
+// the watch ends. Scopes nest (the inner one wins until it ends). `on_readable` is borrowed.
+class ScopedReadableWatch {
+ public:
+  ScopedReadableWatch(int fd, std::function<void()>* on_readable);
+  ~ScopedReadableWatch();
+  ScopedReadableWatch(const ScopedReadableWatch&) = delete;
+  ScopedReadableWatch& operator=(const ScopedReadableWatch&) = delete;
+
+  bool fired() const { return fd_ < 0; }
+
+ private:
+  friend class UnixHttpConnection;
+  int fd_;
+  std::function<void()>* on_readable_;
+  ScopedReadableWatch* outer_;
 };
 
 class UnixHttpConnection {
@@ -39,6 +59,7 @@ class UnixHttpConnection {
                                std::chrono::milliseconds timeout);
 
  private:
+  static Status WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadline);
   Status Connect();
   void Close();
   Result<RawHttpReply> Exchange(const std::string& request, std::chrono::steady_clock::time_point deadline,

@@ -74,6 +74,31 @@ TEST_F(AgentAuthTest, AnswersAreCachedForTheRecheckIntervalOnly) {
   EXPECT_EQ(writd_.asked.size(), 2u);
 }
 
+TEST_F(AgentAuthTest, TheCachedCheckAnswersOnlyWithoutWritdAndOnlyWithinTheRecheckInterval) {
+  auto auth = Make({.recheck = std::chrono::seconds(5)});
+  EXPECT_FALSE(auth->TryAuthenticateCached(Bearer(bearer_)).has_value());  // never checked: writd must be asked
+  EXPECT_EQ(writd_.asked.size(), 0u);
+  ASSERT_TRUE(auth->Authenticate(Bearer(bearer_)));
+  auto cached = auth->TryAuthenticateCached(Bearer(bearer_));
+  ASSERT_TRUE(cached.has_value());
+  ASSERT_TRUE(cached->has_value());
+  EXPECT_EQ((*cached)->agent, "http-bot");
+  EXPECT_EQ((*cached)->token, kToken);
+  EXPECT_EQ(writd_.asked.size(), 1u);
+  // Malformed credentials are refused without writd.
+  const std::string basic = "Basic abc";
+  auto refused = auth->TryAuthenticateCached(Bearer(basic));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_FALSE(refused->has_value());
+  // A DPoP proof is checked off the I/O thread, by Authenticate.
+  const std::string dpop = "DPoP " + std::string(kToken);
+  EXPECT_FALSE(auth->TryAuthenticateCached(Bearer(dpop)).has_value());
+  // Past the recheck interval the cached answer is gone: writd is asked again, by Authenticate.
+  clock_.Advance(std::chrono::seconds(6));
+  EXPECT_FALSE(auth->TryAuthenticateCached(Bearer(bearer_)).has_value());
+  EXPECT_EQ(writd_.asked.size(), 1u);
+}
+
 TEST_F(AgentAuthTest, NeverTrustedPastExpiry) {
   writd_.body = R"({"active":true,"username":"http-bot","exp":1800000002})";
   auto auth = Make({.recheck = std::chrono::seconds(60)});

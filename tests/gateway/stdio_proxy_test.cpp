@@ -95,7 +95,12 @@ import json, sys
 for line in sys.stdin:
     m = json.loads(line)
     if "id" not in m: continue
-    if m.get("method") == "tools/call":
+    if m.get("method") == "tools/call" and m["params"]["name"] == "raw":
+        print(m["params"]["arguments"]["text"], flush=True)  # written as given, byte for byte
+        continue
+    if m.get("method") == "seen":
+        r = {"line": line.rstrip("\n")}  # what reached the server, byte for byte
+    elif m.get("method") == "tools/call":
         r = {"content": [{"type": "text", "text": m["params"]["name"]}], "_meta": {"server": 1}}
     elif m.get("method") == "tools/list":
         r = {"tools": [{"name": n, "inputSchema": {"type": "object"}} for n in ("read", "write", "delete")]}
@@ -245,6 +250,124 @@ TEST_F(StdioProxyTest, ToolsListIsFiltered) {
     names.push_back(tool.Find("name")->as_string());
   }
   EXPECT_EQ(names, (std::vector<std::string>{"read", "write"}));
+}
+
+TEST_F(StdioProxyTest, MessagesNotInterceptedReachThePeerByteForByte) {
+  Start();
+  // Spacing, key order and number spelling a re-serialisation would change.
+  const std::string request = R"({ "params" : {"z":1,"a":[1.50, 2e3]}, "id" : 21,"method":"seen","jsonrpc":"2.0" })";
+  Send(request);
+  std::string line;
+  char ch = 0;
+  while (::read(from_proxy_[0], &ch, 1) == 1 && ch != '\n') line += ch;
+  auto answer = json::Parse(line);
+  ASSERT_TRUE(answer.has_value()) << line;
+  EXPECT_EQ(answer->Find("result")->Find("line")->as_string(), request);
+  // A server answer to a forwarded call keeps its bytes too, with only the correlation id added.
+  decisions_.rules = {{"raw", Verdict::kAllow}};
+  const std::string text = R"({"id":22, "jsonrpc":"2.0","result":{"content":[{"type":"text","text":"1.50 \u00e9"}],"n":1.50}})";
+  Send(R"({"jsonrpc":"2.0","id":22,"method":"tools/call","params":{"name":"raw","arguments":{"text":)" +
+       json::Serialize(json::Value(text)) + "}}}");
+  line.clear();
+  while (::read(from_proxy_[0], &ch, 1) == 1 && ch != '\n') line += ch;
+  const size_t meta = line.find(R"(,"_meta":{"writ/correlation_id":")");
+  ASSERT_NE(meta, std::string::npos) << line;
+  EXPECT_EQ(line.substr(0, meta), text.substr(0, text.size() - 2));
+  EXPECT_EQ(line.substr(line.size() - 4), "\"}}}");  // the id's closing quote, then _meta, result, message
+}
+
+TEST_F(StdioProxyTest, TheCorrelationIdIsAddedToEveryShapeOfResult) {
+  decisions_.rules = {{"raw", Verdict::kAllow}};
+  Start();
+  struct Case {
+    std::string result;  // the server's result object
+    std::string kept;    // a _meta member that must survive ("" = none)
+  };
+  const std::vector<Case> cases = {{R"({})", ""},
+                                   {R"({"content":[]})", ""},
+                                   {R"({"_meta":{}})", ""},
+                                   {R"({"_meta":{"server":{"x":[1]}},"isError":true})", "server"},
+                                   // A server that writes the key itself does not choose the id.
+                                   {R"({"_meta":{"writ/correlation_id":"forged","k":1}})", "k"},
+                                   {R"({"_meta":"not an object"})", ""}};
+  int id = 30;
+  for (const Case& test_case : cases) {
+    ++id;
+    Send(R"({"jsonrpc":"2.0","id":)" + std::to_string(id) +
+         R"(,"method":"tools/call","params":{"name":"raw","arguments":{"text":)" +
+         json::Serialize(json::Value(R"({"jsonrpc":"2.0","id":)" + std::to_string(id) + R"(,"result":)" +
+                                     test_case.result + "}")) +
+         "}}}");
+    const json::Value answer = Receive();
+    ASSERT_EQ(json::Serialize(*answer.Find("id")), std::to_string(id)) << test_case.result;
+    const json::Value* meta = answer.Find("result")->Find("_meta");
+    ASSERT_NE(meta, nullptr) << test_case.result;
+    const json::Value* correlation = meta->Find(kCorrelationMetaKey);
+    ASSERT_NE(correlation, nullptr) << test_case.result;
+    EXPECT_NE(correlation->as_string(), "forged");
+    EXPECT_EQ(correlation->as_string().size(), 36u);
+    if (!test_case.kept.empty()) {
+      EXPECT_NE(meta->Find(test_case.kept), nullptr) << test_case.result;
+    }
+  }
+  const auto outcomes = decisions_.WaitForOutcomes(cases.size());
+  ASSERT_EQ(outcomes.size(), cases.size());
+  for (const auto& outcome : outcomes) EXPECT_EQ(outcome.second, "ok");
+}
+
+TEST_F(StdioProxyTest, AnErrorAnswerToACallIsRelayedAsItIs) {
+  decisions_.rules = {{"raw", Verdict::kAllow}};
+  Start();
+  const std::string text = R"({"jsonrpc":"2.0","id":40,"error":{"code":-32000,"message":"boom"}})";
+  Send(R"({"jsonrpc":"2.0","id":40,"method":"tools/call","params":{"name":"raw","arguments":{"text":)" +
+       json::Serialize(json::Value(text)) + "}}}");
+  std::string line;
+  char ch = 0;
+  while (::read(from_proxy_[0], &ch, 1) == 1 && ch != '\n') line += ch;
+  EXPECT_EQ(line, text);
+  const auto outcomes = decisions_.WaitForOutcomes(1);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].second, "error");
+}
+
+TEST_F(StdioProxyTest, AnIdWrittenDifferentlyByTheServerStillMatchesItsCall) {
+  decisions_.rules = {{"read", Verdict::kAllow}};
+  Start();
+  // Python writes the id back as "a/b": the call must still be recognised (and tagged).
+  Send(R"({"jsonrpc":"2.0","id":"a\/b","method":"tools/call","params":{"name":"read","arguments":{}}})");
+  const json::Value answer = Receive();
+  EXPECT_EQ(answer.Find("id")->as_string(), "a/b");
+  ASSERT_NE(answer.Find("result")->Find("_meta")->Find(kCorrelationMetaKey), nullptr);
+}
+
+TEST_F(StdioProxyTest, ACallHiddenBehindEscapesOrADuplicateKeyIsStillDecided) {
+  Start();  // no rule: every tool is denied
+  // An escaped method name is the same method.
+  Send(R"({"jsonrpc":"2.0","id":50,"method":"tools\/call","params":{"name":"delete","arguments":{}}})");
+  json::Value answer = Receive();
+  EXPECT_EQ(answer.Find("error")->Find("code")->as_int(), kJsonRpcDenied);
+  // Two `method` members: peers disagree on which counts, so the message is refused, not relayed.
+  Send(R"({"jsonrpc":"2.0","id":51,"method":"ping","method":"tools/call","params":{"name":"delete"}})");
+  answer = Receive();
+  EXPECT_EQ(answer.Find("error")->Find("code")->as_int(), kJsonRpcParseError);
+  Send(R"({"jsonrpc":"2.0","id":52,"method":"ping","meth\u006fd":"tools/call","params":{"name":"delete"}})");
+  answer = Receive();
+  EXPECT_EQ(answer.Find("error")->Find("code")->as_int(), kJsonRpcParseError);
+  // Nothing of these reached the server: the next request is answered first.
+  Send(R"({"jsonrpc":"2.0","id":53,"method":"ping"})");
+  EXPECT_EQ(json::Serialize(*Receive().Find("id")), "53");
+}
+
+TEST_F(StdioProxyTest, GarbageFromTheServerIsDroppedAndInvalidClientJsonIsAParseError) {
+  decisions_.rules = {{"raw", Verdict::kAllow}};
+  Start();
+  Send(R"({"jsonrpc":"2.0","id":60,"method":"tools/call","params":{"name":"raw","arguments":{"text":"{\"id\":60,\"result\":{}"}}})");
+  Send(R"({"jsonrpc":"2.0","id":61,"method":"ping"})");
+  EXPECT_EQ(json::Serialize(*Receive().Find("id")), "61");  // the broken answer to 60 was dropped
+  Send(R"({"jsonrpc":"2.0","id":62,"method":"ping",)");
+  EXPECT_EQ(Receive().Find("error")->Find("code")->as_int(), kJsonRpcParseError);
+  Send(R"([{"jsonrpc":"2.0","id":63,"method":"ping"}])");
+  EXPECT_EQ(Receive().Find("error")->Find("code")->as_int(), kJsonRpcInvalidRequest);
 }
 
 TEST_F(StdioProxyTest, MissingServerProgramIsFailedPrecondition) {

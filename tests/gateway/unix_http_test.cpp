@@ -152,6 +152,51 @@ TEST(UnixHttpTest, NoAnswerInTimeIsDeadlineExceeded) {
   EXPECT_THAT(connection.Request("GET", "/", "", {}, 100ms), FailsWith(Code::kDeadlineExceeded));
 }
 
+TEST(UnixHttpTest, AWatchedFdThatTurnsReadableRunsItsCallbackOnceWhileWaiting) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  std::atomic<bool> fired{false};
+  // The server answers only after the watch fired: so it fired during the wait, not after it.
+  ScriptedServer server([&](const std::string&) {
+    EXPECT_EQ(::write(pipe_fds[1], "x", 1), 1);
+    for (int spin = 0; spin < 5000 && !fired; ++spin) std::this_thread::sleep_for(1ms);
+    return std::pair{Ok("{}"), false};
+  });
+  UnixHttpConnection connection(server.path());
+  int calls = 0;
+  std::function<void()> on_readable = [&] {
+    ++calls;
+    fired = true;
+  };
+  {
+    ScopedReadableWatch watch(pipe_fds[0], &on_readable);
+    ASSERT_TRUE(connection.Request("GET", "/a", "", {}, 10s).has_value());
+    EXPECT_TRUE(watch.fired());
+    ASSERT_TRUE(connection.Request("GET", "/b", "", {}, 10s).has_value());  // still readable: not again
+  }
+  EXPECT_EQ(calls, 1);
+  // Outside the scope nothing is watched.
+  ASSERT_TRUE(connection.Request("GET", "/c", "", {}, 10s).has_value());
+  EXPECT_EQ(calls, 1);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+}
+
+TEST(UnixHttpTest, AWatchThatStaysQuietDoesNotRun) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  ScriptedServer server([&](const std::string&) { return std::pair{Ok("{}"), false}; });
+  UnixHttpConnection connection(server.path());
+  bool ran = false;
+  std::function<void()> on_readable = [&] { ran = true; };
+  ScopedReadableWatch watch(pipe_fds[0], &on_readable);
+  ASSERT_TRUE(connection.Request("GET", "/a", "", {}, 10s).has_value());
+  EXPECT_FALSE(ran);
+  EXPECT_FALSE(watch.fired());
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+}
+
 TEST(UnixHttpTest, NoServerIsUnavailable) {
   UnixHttpConnection connection("/tmp/writ-no-such-dir/writd.sock");
   auto reply = connection.Request("GET", "/", "", {}, 1s);
