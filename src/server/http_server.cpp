@@ -28,14 +28,19 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "server/internal/blocking_pool.h"
+#include "server/internal/connection.h"
 #include "server/internal/http_parser.h"
+#include "server/internal/listeners.h"
 
 namespace writ::server {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
+using internal::Connection;
 using internal::HeadStatus;
+using internal::Inbox;
+using internal::kNever;
 
 constexpr size_t kMaxRequestIdBytes = 128;
 constexpr std::chrono::milliseconds kForcedCloseWait{2'000};
@@ -46,7 +51,6 @@ constexpr size_t kInitialBufferBytes = 4 << 10;
 constexpr int kMaxEvents = 128;
 constexpr int kMaxAcceptsPerWake = 64;
 constexpr size_t kMaxBlockingThreads = 64;
-constexpr TimePoint kNever = TimePoint::max();
 // epoll tags below kFirstConnectionId; connections count up from it.
 constexpr uint64_t kWakeTag = 1;
 constexpr uint64_t kUnixListenerTag = 2;
@@ -59,150 +63,6 @@ constexpr std::string_view kBusy =
     R"({"error":{"code":"resource_exhausted","message":"too many connections, try later"}})";
 
 std::string PeerFieldForLog(const Peer& peer) { return peer.transport == Transport::kUnix ? "unix" : peer.address; }
-
-bool IsSafeHeaderText(std::string_view text) {
-  return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
-}
-
-// Fields the server writes itself: a handler's own are dropped.
-bool IsFramingField(std::string_view name) {
-  return internal::EqualsIgnoreAsciiCase(name, "content-length") ||
-         internal::EqualsIgnoreAsciiCase(name, "transfer-encoding") ||
-         internal::EqualsIgnoreAsciiCase(name, "connection") || internal::EqualsIgnoreAsciiCase(name, "x-request-id");
-}
-
-void AppendNumber(std::string& out, size_t number) {
-  char digits[24];
-  size_t at = sizeof(digits);
-  do {
-    digits[--at] = static_cast<char>('0' + number % 10);
-    number /= 10;
-  } while (number != 0);
-  out.append(digits + at, sizeof(digits) - at);
-}
-
-class Connection;
-
-// Where other threads hand work to one loop: answers for its connections, and connections it is
-// to adopt. Outlives the loop (completions hold it); once dead, everything posted is dropped.
-class Inbox {
- public:
-  struct Answer {
-    std::shared_ptr<Connection> connection;
-    Response response;
-  };
-
-  explicit Inbox(int event_fd) : event_fd_(event_fd) {}
-
-  void PostAnswer(std::shared_ptr<Connection> connection, Response response) {
-    std::lock_guard lock(mu_);
-    if (!alive_) return;
-    answers_.push_back({std::move(connection), std::move(response)});
-    WakeLocked();
-  }
-  void PostAdopt(std::shared_ptr<Connection> connection) {
-    std::lock_guard lock(mu_);
-    if (!alive_) return;
-    adopted_.push_back(std::move(connection));
-    WakeLocked();
-  }
-  // Wakes the loop (to look at the server's phase).
-  void Wake() {
-    std::lock_guard lock(mu_);
-    if (alive_) WakeLocked();
-  }
-  // Takes everything posted so far.
-  void Take(std::vector<Answer>* answers, std::vector<std::shared_ptr<Connection>>* adopted) {
-    std::lock_guard lock(mu_);
-    uint64_t count = 0;
-    [[maybe_unused]] const ssize_t ignored = ::read(event_fd_, &count, sizeof(count));
-    woken_ = false;
-    answers->swap(answers_);
-    adopted->swap(adopted_);
-  }
-  // After this, posts are dropped; what was queued is released here.
-  void Kill() {
-    std::vector<Answer> answers;
-    std::vector<std::shared_ptr<Connection>> adopted;
-    {
-      std::lock_guard lock(mu_);
-      alive_ = false;
-      answers.swap(answers_);
-      adopted.swap(adopted_);
-      ::close(event_fd_);
-    }
-  }
-
- private:
-  void WakeLocked() {
-    if (woken_) return;  // one write until the loop takes
-    woken_ = true;
-    const uint64_t one = 1;
-    [[maybe_unused]] const ssize_t ignored = ::write(event_fd_, &one, sizeof(one));
-  }
-
-  std::mutex mu_;
-  const int event_fd_;
-  bool alive_ = true;   // guarded by mu_
-  bool woken_ = false;  // guarded by mu_
-  std::vector<Answer> answers_;                         // guarded by mu_
-  std::vector<std::shared_ptr<Connection>> adopted_;    // guarded by mu_
-};
-
-// One client connection. Every member is touched only by the owning loop's thread, except that
-// `request` is read by the handler while the state is kHandling.
-class Connection {
- public:
-  enum class State : uint8_t {
-    kReading,    // waiting for (the rest of) a request
-    kHandling,   // a handler has the request; no answer yet
-    kWriting,    // sending an answer
-    kLingering,  // answered an unreadable request: dropping input until the client closes
-    kClosed,
-  };
-
-  Connection(int fd_in, uint64_t id_in, std::shared_ptr<Inbox> inbox_in) : fd(fd_in), id(id_in), inbox(std::move(inbox_in)) {}
-  ~Connection() {
-    if (fd >= 0) ::close(fd);
-  }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  std::string_view Buffered() const { return {input.data() + input_begin, input_end - input_begin}; }
-  bool HasOutput() const { return output_sent < output_head.size() + output_body.size(); }
-
-  int fd;
-  const uint64_t id;
-  const std::shared_ptr<Inbox> inbox;  // the owning loop's
-  State state = State::kReading;
-  TimePoint deadline = kNever;  // read, write or linger deadline of the current state
-
-  // Input: bytes [input_begin, input_end) of `input` are received and not yet consumed.
-  std::string input;
-  size_t input_begin = 0;
-  size_t input_end = 0;
-  size_t scanned = 0;         // head bytes already searched for the blank line
-  size_t needed = 0;          // head + body of the request at the front, once its head is known
-  bool continue_sent = false;  // for the request at the front
-  bool readable = true;       // recv may return data (edge-triggered: until EAGAIN or a short read)
-  bool peer_shut = false;     // the client shut its sending side (EPOLLRDHUP)
-  internal::RequestHead head;
-
-  // The request being handled (reused: its strings keep their capacity).
-  Request request;
-  bool keep_alive = true;
-  bool head_method = false;
-  int minor_version = 1;
-  TimePoint started{};
-
-  // Output: a response head and body, sent with one sendmsg when the socket takes them.
-  std::string output_head;
-  std::string output_body;
-  size_t output_sent = 0;
-  bool close_after_write = false;
-  bool linger_after_write = false;
-  size_t lingered = 0;
-};
 
 }  // namespace
 
@@ -229,8 +89,6 @@ class HttpServer::Impl {
   class Loop;
   enum Phase : int { kServing, kDraining, kForcing, kQuitting };
 
-  Status ListenUnix();
-  Status ListenTcp();
   void ConnectionClosed();
   bool WaitForNoConnections(std::chrono::milliseconds timeout);
   void SetPhase(Phase phase);
@@ -314,96 +172,18 @@ Status HttpServer::Impl::Listen() {
     return Fail(Code::kInvalidArgument, "no listener configured: set a Unix socket path or a TCP port");
   }
   if (options_.threads < 1) return Fail(Code::kInvalidArgument, "threads must be at least 1");
+  if (options_.tcp_port) WRIT_RETURN_IF_ERROR(internal::CheckTcpHost(options_.tcp_host));
+  if (!options_.unix_socket_path.empty()) {
+    WRIT_ASSIGN_OR_RETURN(const internal::UnixListener listener,
+                          internal::ListenUnix(options_.unix_socket_path, options_.unix_socket_mode));
+    unix_listener_ = listener.fd;
+    socket_inode_ = listener.inode;
+    socket_device_ = listener.device;
+  }
   if (options_.tcp_port) {
-    const std::string host = options_.tcp_host == "localhost" ? "127.0.0.1" : options_.tcp_host;
-    in6_addr probe{};
-    if (::inet_pton(AF_INET, host.c_str(), &probe) != 1 && ::inet_pton(AF_INET6, host.c_str(), &probe) != 1) {
-      return Fail(Code::kInvalidArgument, "tcp host `" + options_.tcp_host + "` is not an IP address or `localhost`");
-    }
-  }
-  if (!options_.unix_socket_path.empty()) WRIT_RETURN_IF_ERROR(ListenUnix());
-  if (options_.tcp_port) WRIT_RETURN_IF_ERROR(ListenTcp());
-  return Ok();
-}
-
-Status HttpServer::Impl::ListenUnix() {
-  const std::string& path = options_.unix_socket_path;
-  if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
-    return Fail(Code::kInvalidArgument, "unix socket path `" + path + "` is too long (max 107 bytes)");
-  }
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  struct stat info {};
-  if (::lstat(path.c_str(), &info) == 0) {
-    if (!S_ISSOCK(info.st_mode)) {
-      return Fail(Code::kUnavailable, "cannot listen on `" + path + "`: the file exists and is not a socket");
-    }
-    // A socket file: live if something accepts on it, stale (left by a dead server) otherwise.
-    const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (probe < 0) return Fail(Code::kUnavailable, std::string("socket: ") + std::strerror(errno));
-    const int connected = ::connect(probe, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
-    const int connect_errno = errno;
-    ::close(probe);
-    if (connected == 0) {
-      return Fail(Code::kUnavailable, "cannot listen on `" + path + "`: another server is accepting on it");
-    }
-    if (connect_errno != ECONNREFUSED) {
-      return Fail(Code::kUnavailable, "cannot probe socket `" + path + "`: " + std::strerror(connect_errno));
-    }
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      return Fail(Code::kUnavailable, "cannot remove stale socket `" + path + "`: " + std::strerror(errno));
-    }
-  }
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Fail(Code::kUnavailable, "cannot listen on `" + path + "`: " + std::strerror(errno));
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 || ::listen(fd, SOMAXCONN) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return Fail(Code::kUnavailable, "cannot listen on `" + path + "`: " + std::strerror(error));
-  }
-  unix_listener_ = fd;
-  if (::chmod(path.c_str(), options_.unix_socket_mode) != 0 || ::lstat(path.c_str(), &info) != 0) {
-    return Fail(Code::kUnavailable, "cannot set the mode of `" + path + "`: " + std::strerror(errno));
-  }
-  socket_inode_ = info.st_ino;
-  socket_device_ = info.st_dev;
-  return Ok();
-}
-
-Status HttpServer::Impl::ListenTcp() {
-  const std::string host = options_.tcp_host == "localhost" ? "127.0.0.1" : options_.tcp_host;
-  const bool v6 = host.find(':') != std::string::npos;
-  const std::string where = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(*options_.tcp_port);
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-  if (v6) {
-    auto* address = reinterpret_cast<sockaddr_in6*>(&storage);
-    address->sin6_family = AF_INET6;
-    address->sin6_port = htons(*options_.tcp_port);
-    ::inet_pton(AF_INET6, host.c_str(), &address->sin6_addr);
-    length = sizeof(sockaddr_in6);
-  } else {
-    auto* address = reinterpret_cast<sockaddr_in*>(&storage);
-    address->sin_family = AF_INET;
-    address->sin_port = htons(*options_.tcp_port);
-    ::inet_pton(AF_INET, host.c_str(), &address->sin_addr);
-    length = sizeof(sockaddr_in);
-  }
-  const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Fail(Code::kUnavailable, "cannot listen on " + where + ": " + std::strerror(errno));
-  const int on = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&storage), length) != 0 || ::listen(fd, SOMAXCONN) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return Fail(Code::kUnavailable, "cannot listen on " + where + ": " + std::strerror(error));
-  }
-  tcp_listener_ = fd;
-  sockaddr_storage bound{};
-  socklen_t bound_length = sizeof(bound);
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_length) == 0) {
-    tcp_port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    WRIT_ASSIGN_OR_RETURN(const internal::TcpListener listener, internal::ListenTcp(options_.tcp_host, *options_.tcp_port));
+    tcp_listener_ = listener.fd;
+    tcp_port_ = listener.port;
   }
   return Ok();
 }
@@ -897,35 +677,17 @@ void HttpServer::Impl::Loop::QueueResponse(Connection& connection, Response resp
     status = 500;
   }
   const bool keep_alive = connection.keep_alive && server_.phase_.load(std::memory_order_relaxed) == kServing;
-  std::string& out = connection.output_head;
-  out.clear();
-  out.append(connection.minor_version == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  AppendNumber(out, static_cast<size_t>(status));
-  out.push_back(' ');
-  out.append(ReasonPhrase(status));
-  out.append("\r\n");
-  for (const auto& [name, value] : response.headers.entries()) {
-    if (name.empty() || !IsSafeHeaderText(name) || name.find(':') != std::string::npos || !IsSafeHeaderText(value)) {
-      log::Error("handler returned an invalid header field; dropped", {{"request_id", request_id}});
-      continue;
-    }
-    if (IsFramingField(name)) continue;
-    out.append(name).append(": ").append(value).append("\r\n");
-  }
-  if (!request_id.empty()) out.append("X-Request-ID: ").append(request_id).append("\r\n");
-  if (!keep_alive) {
-    out.append("Connection: close\r\n");
-  } else if (connection.minor_version == 0) {
-    out.append("Connection: keep-alive\r\n");
-  }
   // 204 and 304 carry no body (RFC 9110); the answer to HEAD has the length but not the body.
   const bool bodiless = status == 204 || status == 304;
-  if (!bodiless) {
-    out.append("Content-Length: ");
-    AppendNumber(out, response.body.size());
-    out.append("\r\n");
-  }
-  out.append("\r\n");
+  const size_t dropped = internal::AppendResponseHead(
+      {.status = status,
+       .minor_version = connection.minor_version,
+       .headers = response.headers,
+       .request_id = request_id,
+       .keep_alive = keep_alive,
+       .content_length = bodiless ? -1 : static_cast<int64_t>(response.body.size())},
+      &connection.output_head);
+  if (dropped > 0) log::Error("handler returned an invalid header field; dropped", {{"request_id", request_id}});
   if (bodiless || connection.head_method) {
     connection.output_body.clear();
   } else {

@@ -60,7 +60,58 @@ HeadStatus Reject(HeadFailure* failure, int status, std::string message) {
   return HeadStatus::kRejected;
 }
 
+bool IsSafeHeaderText(std::string_view text) {
+  return text.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// Fields the server writes itself: a handler's own are dropped.
+bool IsFramingField(std::string_view name) {
+  return EqualsIgnoreAsciiCase(name, "content-length") || EqualsIgnoreAsciiCase(name, "transfer-encoding") ||
+         EqualsIgnoreAsciiCase(name, "connection") || EqualsIgnoreAsciiCase(name, "x-request-id");
+}
+
+void AppendNumber(std::string& out, uint64_t number) {
+  char digits[24];
+  size_t at = sizeof(digits);
+  do {
+    digits[--at] = static_cast<char>('0' + number % 10);
+    number /= 10;
+  } while (number != 0);
+  out.append(digits + at, sizeof(digits) - at);
+}
+
 }  // namespace
+
+size_t AppendResponseHead(const ResponseHead& head, std::string* out) {
+  size_t dropped = 0;
+  out->clear();
+  out->append(head.minor_version == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  AppendNumber(*out, static_cast<uint64_t>(head.status));
+  out->push_back(' ');
+  out->append(ReasonPhrase(head.status));
+  out->append("\r\n");
+  for (const auto& [name, value] : head.headers.entries()) {
+    if (name.empty() || !IsSafeHeaderText(name) || name.find(':') != std::string::npos || !IsSafeHeaderText(value)) {
+      ++dropped;
+      continue;
+    }
+    if (IsFramingField(name)) continue;
+    out->append(name).append(": ").append(value).append("\r\n");
+  }
+  if (!head.request_id.empty()) out->append("X-Request-ID: ").append(head.request_id).append("\r\n");
+  if (!head.keep_alive) {
+    out->append("Connection: close\r\n");
+  } else if (head.minor_version == 0) {
+    out->append("Connection: keep-alive\r\n");
+  }
+  if (head.content_length >= 0) {
+    out->append("Content-Length: ");
+    AppendNumber(*out, static_cast<uint64_t>(head.content_length));
+    out->append("\r\n");
+  }
+  out->append("\r\n");
+  return dropped;
+}
 
 bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

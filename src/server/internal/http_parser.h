@@ -1,6 +1,7 @@
-// The request-head parser of HttpServer: the request line and header fields of one HTTP/1.1
-// request, parsed from the bytes received so far, strictly (RFC 9112) and within fixed bounds.
-// No allocation: the head refers into the caller's buffer. Internal to the server module.
+// HttpServer's wire format. The request-head parser: the request line and header fields of one
+// HTTP/1.1 request, parsed from the bytes received so far, strictly (RFC 9112) and within fixed
+// bounds, without allocating (the head refers into the caller's buffer). And the response-head
+// writer. Internal to the server module.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +9,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "server/http.h"
 
 namespace writ::server::internal {
 
@@ -51,6 +54,21 @@ struct HeadFailure {
 // over limits.max_body_bytes; 431: a head over max_header_bytes or max_fields.
 HeadStatus ParseRequestHead(std::string_view data, const HeadLimits& limits, size_t* scanned, RequestHead* head,
                             HeadFailure* failure);
+
+struct ResponseHead {
+  int status = 200;  // REQUIRES: 200..599 (the caller maps anything else to 500)
+  int minor_version = 1;  // of the request: the answer uses the same version
+  const Headers& headers;  // the handler's; framing fields (Content-Length, Transfer-Encoding,
+                           // Connection, X-Request-ID) are the server's and are skipped
+  std::string_view request_id;  // sent as X-Request-ID when not empty
+  bool keep_alive = true;
+  int64_t content_length = 0;  // -1: none (204, 304)
+};
+
+// Replaces `*out` with the status line and header fields of `head`, through the blank line.
+// Fields that would split the response (CR, LF or NUL anywhere, ':' in a name, an empty name) are
+// left out. Returns how many were left out.
+size_t AppendResponseHead(const ResponseHead& head, std::string* out);
 
 // True when `a` and `b` are equal ignoring ASCII case.
 bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b);
