@@ -22,16 +22,27 @@ g++ -O2 -std=c++20 -o "$work/openloop" "$here/openloop.cpp"
 # The request body of post.lua, for the open-loop generator.
 sed -n "s/^wrk.body = '\(.*\)' ..$/\1/p; s/^ *'\(.*\)'$/\1/p" "$here/post.lua" | tr -d '\n' > "$work/body.json"
 
-measure() {  # name url -> prints "name req/s p50 p99"
-  local out
+# CPU time (user + system, in clock ticks) of processes $@ and their threads, from /proc.
+cpu_ticks() { local total=0 pid; for pid in "$@"; do
+  total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo "$total"; }
+
+measure() {  # name url [pids to charge CPU to] -> prints "name req/s p50 p99 [CPU per request]"
+  local out before after
+  before=$(cpu_ticks "${@:3}")
   out=$("${wrk_cmd[@]}" "$2" 2>&1)
+  after=$(cpu_ticks "${@:3}")
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   local non2xx
   non2xx=$(awk '/Non-2xx/ {print $4}' <<<"$out")
-  printf '%-16s %10s req/s  p50 %-8s p99 %-8s %s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:+non-2xx: $non2xx}"
+  local requests cpu=""
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  if [[ $# -gt 2 && -n "$requests" && "$requests" -gt 0 ]]; then
+    cpu=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "CPU %.1f us/request", t / hz * 1e6 / n }')
+  fi
+  printf '%-16s %10s req/s  p50 %-8s p99 %-8s %s %s\n' "$1" "$rps" "$p50" "$p99" "$cpu" "${non2xx:+non-2xx: $non2xx}"
   echo "$rps" > "$work/$1.rps"
 }
 
@@ -53,10 +64,10 @@ http {
   }
 }
 CONF
-nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' 2>"$work/nginx/stderr" & pids+=($!)
+nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' 2>"$work/nginx/stderr" & nginx_pid=$!; pids+=($nginx_pid)
 wait_port 18480
 
-node "$here/node-pdp.js" 18481 "$scenario/policies.cedar" "$scenario/entities.json" & pids+=($!)
+node "$here/node-pdp.js" 18481 "$scenario/policies.cedar" "$scenario/entities.json" & node_pid=$!; pids+=($node_pid)
 wait_port 18481
 
 start_writd() {  # durability
@@ -93,15 +104,15 @@ open_loop() {
 
 measure_writd() {  # durability
   start_writd "$1"
-  measure "writd-$1" http://127.0.0.1:18482/access/v1/evaluation
+  measure "writd-$1" http://127.0.0.1:18482/access/v1/evaluation "$writd_pid"
   printf '%-16s server-side median per decision: %s\n' "writd-$1" "$(decision_median)"
   open_loop "writd-$1"
   kill "$writd_pid"; wait "$writd_pid" 2>/dev/null || true
 }
 
 echo "date: $(date -u +%FT%TZ)  machine: $(nproc) cores, $(uname -r)  load: $(cut -d' ' -f1-3 /proc/loadavg)  command: ${wrk_cmd[*]} URL"
-measure nginx http://127.0.0.1:18480/access/v1/evaluation
-measure node-cedar-wasm http://127.0.0.1:18481/access/v1/evaluation
+measure nginx http://127.0.0.1:18480/access/v1/evaluation $nginx_pid $(pgrep -P $nginx_pid)
+measure node-cedar-wasm http://127.0.0.1:18481/access/v1/evaluation $node_pid
 measure_writd batched
 # The same open loop against nginx: what this machine's scheduling adds to any server's p99.
 open_loop writd-batched 18480 nginx

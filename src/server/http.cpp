@@ -6,11 +6,16 @@
 namespace writ::server {
 namespace {
 
+// ASCII only (header names and media types are ASCII), without the locale lookups of tolower.
 bool EqualsIgnoreCase(std::string_view left, std::string_view right) {
-  return left.size() == right.size() &&
-         std::equal(left.begin(), left.end(), right.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-         });
+  if (left.size() != right.size()) return false;
+  for (size_t index = 0; index < left.size(); ++index) {
+    const auto a = static_cast<unsigned char>(left[index]);
+    const auto b = static_cast<unsigned char>(right[index]);
+    if (a == b) continue;
+    if ((a | 0x20) != (b | 0x20) || (a | 0x20) < 'a' || (a | 0x20) > 'z') return false;
+  }
+  return true;
 }
 
 int HexValue(char c) {
@@ -142,6 +147,7 @@ std::string_view ReasonPhrase(int status) {
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";

@@ -28,6 +28,7 @@ class Headers {
   // Appends a field, keeping existing ones of the same name.
   void Add(std::string name, std::string value);
   void Remove(std::string_view name);
+  void Clear() { entries_.clear(); }
   const std::vector<Entry>& entries() const { return entries_; }
 
  private:

@@ -1,6 +1,8 @@
 #include "server/router.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <future>
@@ -56,16 +58,22 @@ namespace {
 
 constexpr size_t kMaxSegments = 64;  // per route pattern
 
-// Splits "/a/b/c" into {"a","b","c"}; "/" gives {""}.
-std::vector<std::string_view> SplitPath(std::string_view path) {
-  std::vector<std::string_view> segments;
+// Splits "/a/b/c" into {"a","b","c"} ("/" gives {""}), into `out` (cleared first), stopping after
+// `limit` segments.
+void SplitPath(std::string_view path, std::vector<std::string_view>* out, size_t limit = SIZE_MAX) {
+  out->clear();
   path.remove_prefix(1);
-  while (true) {
+  while (out->size() < limit) {
     const size_t slash = path.find('/');
-    segments.push_back(path.substr(0, slash));
+    out->push_back(path.substr(0, slash));
     if (slash == std::string_view::npos) break;
     path.remove_prefix(slash + 1);
   }
+}
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> segments;
+  SplitPath(path, &segments);
   return segments;
 }
 
@@ -135,15 +143,40 @@ Response Router::Dispatch(Request& request) const {
   return now ? std::move(*now) : later.get();
 }
 
+bool Router::Match::blocking() const { return route_ != nullptr && !route_->async_handler; }
+
 std::optional<Response> Router::Dispatch(Request& request, Completion later) const {
+  Match match;
+  Response answer;
+  if (!Prepare(request, &match, &answer)) return answer;
+  return Run(match, request, std::move(later));
+}
+
+bool Router::Prepare(Request& request, Match* match, Response* answer) const {
   if (request.path.empty() || request.path.front() != '/') {
-    return ErrorResponse(400, Code::kInvalidArgument, "request path must start with `/`");
+    *answer = ErrorResponse(400, Code::kInvalidArgument, "request path must start with `/`");
+    return false;
   }
-  std::vector<std::string> segments;
-  for (std::string_view raw : SplitPath(request.path)) {
-    auto decoded = PercentDecode(raw, false);
-    if (!decoded) return ErrorResponse(400, Code::kInvalidArgument, decoded.error().message);
-    segments.push_back(std::move(decoded).value());
+  // The path's segments, decoded; views into the path itself unless a segment has an escape.
+  // Reused by each thread: no allocation per request once warm.
+  thread_local std::vector<std::string_view> segments;
+  thread_local std::vector<std::string> decoded_storage;
+  SplitPath(request.path, &segments, kMaxSegments + 1);
+  const auto not_found = [&] {
+    *answer = ErrorResponse(404, Code::kNotFound, "no route for `" + request.path.substr(0, 200) + "`");
+    return false;
+  };
+  if (segments.size() > kMaxSegments) return not_found();  // longer than any route
+  if (decoded_storage.size() < segments.size()) decoded_storage.resize(segments.size());
+  for (size_t index = 0; index < segments.size(); ++index) {
+    if (segments[index].find('%') == std::string_view::npos) continue;
+    auto decoded = PercentDecode(segments[index], false);
+    if (!decoded) {
+      *answer = ErrorResponse(400, Code::kInvalidArgument, decoded.error().message);
+      return false;
+    }
+    decoded_storage[index] = std::move(decoded).value();
+    segments[index] = decoded_storage[index];
   }
 
   // Among routes whose pattern matches the path, the most specific wins: compare positions left
@@ -152,7 +185,7 @@ std::optional<Response> Router::Dispatch(Request& request, Completion later) con
   // specific (patterns have at most kMaxSegments segments). No allocation per candidate route.
   const Route* best = nullptr;
   uint64_t best_literals = 0;
-  std::vector<std::string> allowed;
+  std::vector<std::string_view> allowed;
   for (const auto& route : routes_) {
     if (route->segments.size() != segments.size()) continue;
     uint64_t literals = 0;
@@ -179,13 +212,16 @@ std::optional<Response> Router::Dispatch(Request& request, Completion later) con
   if (best == nullptr) {
     if (!allowed.empty()) {
       std::string allow;
-      for (const std::string& method : allowed) allow += (allow.empty() ? "" : ", ") + method;
-      Response response = ErrorResponse(405, Code::kInvalidArgument,
-                                         "method `" + request.method.substr(0, 32) + "` is not allowed here; allowed: " + allow);
-      response.headers.Set("Allow", allow);
-      return response;
+      for (const std::string_view method : allowed) {
+        if (!allow.empty()) allow += ", ";
+        allow += method;
+      }
+      *answer = ErrorResponse(405, Code::kInvalidArgument,
+                              "method `" + request.method.substr(0, 32) + "` is not allowed here; allowed: " + allow);
+      answer->headers.Set("Allow", allow);
+      return false;
     }
-    return ErrorResponse(404, Code::kNotFound, "no route for `" + request.path.substr(0, 200) + "`");
+    return not_found();
   }
 
   request.params.clear();
@@ -195,10 +231,16 @@ std::optional<Response> Router::Dispatch(Request& request, Completion later) con
   if (best->options.json_body && !request.body.empty()) {
     const auto content_type = request.headers.Get("Content-Type");
     if (!content_type || !IsJsonContentType(*content_type)) {
-      return ErrorResponse(415, Code::kInvalidArgument, "request body must have Content-Type application/json");
+      *answer = ErrorResponse(415, Code::kInvalidArgument, "request body must have Content-Type application/json");
+      return false;
     }
   }
+  match->route_ = best;
+  return true;
+}
 
+std::optional<Response> Router::Run(const Match& match, Request& request, Completion later) const {
+  const Route* best = match.route_;
   const auto log_throw = [&](std::string_view what) {
     log::Error("handler threw", {{"method", request.method},
                                  {"route", best->pattern},

@@ -55,6 +55,8 @@ struct RouteOptions {
 };
 
 class Router {
+  struct Route;
+
  public:
   Router();
   ~Router();
@@ -82,12 +84,29 @@ class Router {
   // is called once with the response when the asynchronous handler answers (on its thread).
   // `request` must stay valid until then.
   std::optional<Response> Dispatch(Request& request, Completion later) const;
+
+  // Dispatch in two steps, for a server that keeps blocking handlers off its event loops.
+  // A Match is the route found for one request; it lives as long as the Router.
+  class Match {
+   public:
+    // True for a synchronous handler (it may block the thread that runs it); false for an
+    // asynchronous one (it returns promptly).
+    bool blocking() const;
+
+   private:
+    friend class Router;
+    const Route* route_ = nullptr;
+  };
+  // Finds the route as Dispatch does and fills request.params; returns false with `*answer` set
+  // to the response Dispatch would give without calling a handler (400, 404, 405, 415).
+  bool Prepare(Request& request, Match* match, Response* answer) const;
+  // Runs the handler of `match` on this thread; returns and calls `later` as Dispatch does.
+  std::optional<Response> Run(const Match& match, Request& request, Completion later) const;
   // The same, waiting for an asynchronous handler's answer (blocks the calling thread: for tests
   // and tools, not for the server's I/O threads).
   Response Dispatch(Request& request) const;
 
  private:
-  struct Route;
   void AddRoute(std::string method, std::string_view pattern, Handler handler, AsyncHandler async_handler,
                 RouteOptions options);
   std::vector<std::unique_ptr<Route>> routes_;

@@ -43,6 +43,19 @@ TEST(HeadersTest, LookupIgnoresCase) {
   EXPECT_EQ(headers.entries().size(), 2u);
 }
 
+TEST(HeadersTest, CaseFoldingIsAsciiLettersOnly) {
+  Headers headers;
+  headers.Add("X-[a]", "brackets");
+  headers.Add("X-@", "at");
+  headers.Add("X-1", "digit");
+  EXPECT_FALSE(headers.Get("x-{A}").has_value());  // '[' and '{' differ by the case bit, but are not letters
+  EXPECT_EQ(headers.Get("x-[A]"), "brackets");
+  EXPECT_FALSE(headers.Get("X-`").has_value());
+  EXPECT_FALSE(headers.Get("X-\x11").has_value());  // '1' | 0x20 is '1'; 0x11 | 0x20 is '1' too
+  EXPECT_TRUE(IsJsonContentType("Application/JSON; charset=utf-8"));
+  EXPECT_FALSE(IsJsonContentType("application/jsoN2"));
+}
+
 TEST(QueryTest, DecodesPercentEscapesAndPlus) {
   auto query = ParseQuery("name=triage%2Dbot&label=a+b&empty=&flag&name=second&&");
   ASSERT_THAT(query, IsOk());

@@ -73,6 +73,7 @@ class RawSocket {
   }
 
   bool connected() const { return connected_; }
+  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
   bool Send(std::string_view bytes) {
     return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
   }
@@ -175,6 +176,9 @@ class ServerTest : public ::testing::Test {
       std::lock_guard lock(parked_mu_);
       parked_.push_back({std::move(respond), request.request_id});
       parked_cv_.notify_all();
+    });
+    router_.Add("HEAD", "/whoami", [](const Request&) -> Result<Response> {
+      return JsonResponse(200, json::Object{{"head", true}});
     });
     router_.Get("/slow", [this](const Request&) -> Result<Response> {
       slow_entered_.set_value();
@@ -724,6 +728,172 @@ TEST_F(ServerTest, ClientTimesOutOnASilentServer) {
   auto response = client.Request("GET", "/slow");
   EXPECT_THAT(response, FailsWith(Code::kDeadlineExceeded));
   release_slow_promise_.set_value();
+}
+
+// ---- hostile and unusual clients (the epoll server) ----
+
+// Counts non-overlapping occurrences of `needle` in `text`.
+size_t Count(std::string_view text, std::string_view needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string_view::npos; at = text.find(needle, at + needle.size())) ++count;
+  return count;
+}
+
+TEST_F(ServerTest, ChunkedRequestBodyGets411AndClose) {
+  StartServer();
+  RawSocket raw = RawSocket::Tcp(server_->tcp_port());
+  ASSERT_TRUE(raw.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"));
+  bool closed = false;
+  const std::string reply = raw.ReadUntilClosed(5s, &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 411 Length Required"));
+  EXPECT_THAT(reply, HasSubstr("send Content-Length"));
+}
+
+TEST_F(ServerTest, ManyPipelinedRequestsInOneWriteAreAnsweredInOrder) {
+  StartServer();
+  RawSocket raw = RawSocket::Unix(socket_path_);
+  std::string requests;
+  constexpr int kRequests = 50;
+  for (int index = 0; index < kRequests; ++index) {
+    requests += "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Request-ID: r" +
+                std::to_string(index) + "\r\nContent-Length: 7\r\n\r\n{\"n\":" + std::to_string(index % 10) + "}";
+  }
+  ASSERT_TRUE(raw.Send(requests));
+  const std::string replies = raw.ReadUntil("X-Request-ID: r" + std::to_string(kRequests - 1) + "\r\n");
+  EXPECT_EQ(Count(replies, "HTTP/1.1 200 OK"), static_cast<size_t>(kRequests));
+  size_t previous = 0;
+  for (int index = 0; index < kRequests; ++index) {
+    const size_t at = replies.find("X-Request-ID: r" + std::to_string(index) + "\r\n");
+    ASSERT_NE(at, std::string::npos) << index;
+    EXPECT_GE(at, previous) << index;
+    previous = at;
+  }
+}
+
+TEST_F(ServerTest, HalfClosedClientStillGetsEveryAnswer) {
+  StartServer();
+  RawSocket raw = RawSocket::Tcp(server_->tcp_port());
+  ASSERT_TRUE(raw.Send("GET /whoami HTTP/1.1\r\nHost: x\r\nX-Request-ID: first\r\n\r\n"
+                       "GET /whoami HTTP/1.1\r\nHost: x\r\nX-Request-ID: second\r\n\r\n"));
+  raw.ShutdownWrite();  // "that is all": the server answers both, then closes
+  bool closed = false;
+  const std::string replies = raw.ReadUntilClosed(5s, &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(Count(replies, "HTTP/1.1 200 OK"), 2u);
+  EXPECT_THAT(replies, HasSubstr("X-Request-ID: second"));
+  EXPECT_TRUE(WaitFor([&] { return server_->open_connections() == 0; }));
+}
+
+TEST_F(ServerTest, HalfClosedMidRequestIsClosedWithoutAnAnswer) {
+  StartServer();
+  RawSocket raw = RawSocket::Tcp(server_->tcp_port());
+  ASSERT_TRUE(raw.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":"));
+  raw.ShutdownWrite();  // the body never completes
+  bool closed = false;
+  EXPECT_EQ(raw.ReadUntilClosed(5s, &closed), "");
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(ServerTest, ClientVanishingMidResponseIsCleanedUp) {
+  StartServer();
+  {
+    RawSocket raw = RawSocket::Unix(socket_path_);
+    ASSERT_TRUE(raw.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_THAT(raw.ReadUntil("\r\n\r\n"), StartsWith("HTTP/1.1 200"));
+  }  // gone, with most of the 8 MiB body unsent
+  EXPECT_TRUE(WaitFor([&] { return server_->open_connections() == 0; }));
+  Client client(UnixClient());
+  EXPECT_EQ(client.Request("GET", "/whoami")->status, 200);
+}
+
+TEST_F(ServerTest, BlockingHandlerDoesNotHoldTheEventLoop) {
+  StartServer({.threads = 1});
+  std::future<Result<ClientResponse>> slow = std::async(std::launch::async, [this] {
+    Client client(UnixClient());
+    return client.Request("GET", "/slow");
+  });
+  slow_entered_.get_future().wait();
+  // The one event loop still serves others while /slow blocks its thread of the pool.
+  Client other(TcpClient());
+  auto served = other.Request("GET", "/whoami");
+  ASSERT_THAT(served, IsOk());
+  EXPECT_EQ(served->status, 200);
+  release_slow_promise_.set_value();
+  auto answered = slow.get();
+  ASSERT_THAT(answered, IsOk());
+  EXPECT_EQ(answered->status, 200);
+}
+
+TEST_F(ServerTest, RequestSentOneByteAtATimeIsServed) {
+  StartServer();
+  RawSocket raw = RawSocket::Tcp(server_->tcp_port());
+  const std::string request =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"a\":1}";
+  for (const char byte : request) ASSERT_TRUE(raw.Send(std::string_view(&byte, 1)));
+  const std::string reply = raw.ReadResponse();
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(reply, HasSubstr(R"({"a":1})"));
+}
+
+TEST_F(ServerTest, HeadAnswerHasALengthButNoBody) {
+  StartServer();
+  RawSocket raw = RawSocket::Tcp(server_->tcp_port());
+  ASSERT_TRUE(raw.Send("HEAD /whoami HTTP/1.1\r\nHost: x\r\n\r\nGET /whoami HTTP/1.1\r\nHost: x\r\nX-Request-ID: next\r\n\r\n"));
+  const std::string replies = raw.ReadUntil("X-Request-ID: next\r\n");
+  const size_t second = replies.find("HTTP/1.1 200", 1);
+  ASSERT_NE(second, std::string::npos) << replies;
+  const std::string first = replies.substr(0, second);
+  EXPECT_THAT(first, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(first, HasSubstr("Content-Length: 13\r\n"));
+  EXPECT_THAT(first, ::testing::EndsWith("\r\n\r\n"));  // and not the body
+}
+
+TEST_F(ServerTest, Http10KeepsAliveOnlyWhenAsked) {
+  StartServer();
+  RawSocket keep = RawSocket::Tcp(server_->tcp_port());
+  ASSERT_TRUE(keep.Send("GET /whoami HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  const std::string first = keep.ReadResponse();
+  EXPECT_THAT(first, StartsWith("HTTP/1.0 200"));
+  EXPECT_THAT(first, HasSubstr("Connection: keep-alive\r\n"));
+  ASSERT_TRUE(keep.Send("GET /whoami HTTP/1.0\r\n\r\n"));
+  bool closed = false;
+  const std::string second = keep.ReadUntilClosed(5s, &closed);
+  EXPECT_THAT(second, StartsWith("HTTP/1.0 200"));
+  EXPECT_THAT(second, HasSubstr("Connection: close\r\n"));
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(ServerTest, SlowlorisConnectionsAreAllDroppedWhileOthersAreServed) {
+  StartServer({.read_timeout = 300ms});
+  std::vector<RawSocket> slow;
+  for (int index = 0; index < 20; ++index) {
+    slow.push_back(RawSocket::Tcp(server_->tcp_port()));
+    ASSERT_TRUE(slow.back().Send("GET /whoami HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+  }
+  Client client(UnixClient());
+  EXPECT_EQ(client.Request("GET", "/whoami")->status, 200);
+  for (RawSocket& raw : slow) {
+    raw.Send("a");  // progress does not extend the deadline of the request
+    bool closed = false;
+    raw.ReadUntilClosed(5s, &closed);
+    EXPECT_TRUE(closed);
+  }
+  EXPECT_TRUE(WaitFor([&] { return server_->open_connections() <= 1; }));
+}
+
+TEST_F(ServerTest, OversizedBodyAfterHeadersIsRefusedAndTheServerGoesOn) {
+  StartServer({.max_body_bytes = 64});
+  RawSocket raw = RawSocket::Tcp(server_->tcp_port());
+  ASSERT_TRUE(raw.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 65\r\n\r\n" +
+                       std::string(65, ' ')));
+  bool closed = false;
+  const std::string reply = raw.ReadUntilClosed(5s, &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 413"));
+  Client client(UnixClient());
+  EXPECT_EQ(client.Request("POST", "/echo", json::Value(json::Object{{"ok", true}}))->status, 200);
 }
 
 }  // namespace
