@@ -72,15 +72,6 @@ std::optional<int64_t> ReadInt(std::string_view leaf, size_t& pos) {
   return negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
 }
 
-// The optional top-level string member `name` (given as `,"name":`) before `limit`.
-Result<std::string_view> OptionalMember(std::string_view leaf, size_t from, size_t limit, std::string_view name,
-                                        std::string& scratch) {
-  size_t at = leaf.find(name, from);
-  if (at == std::string_view::npos || at >= limit) return std::string_view();
-  size_t pos = at + name.size();
-  return ReadString(leaf, pos, scratch);
-}
-
 uint32_t ReadLittle32(const char* bytes) {
   uint32_t value = 0;
   for (int i = 3; i >= 0; --i) value = value << 8 | static_cast<unsigned char>(bytes[i]);
@@ -146,12 +137,35 @@ Result<LeafFields> ReadLeafFields(std::string_view leaf, LeafScratch& scratch) {
   if (!kind) return Malformed(kind.error().message);
   fields.kind = *kind;
   // Everything before the first `,"details":` and the last `,"seq":` is a top-level member: a
-  // structural quote cannot appear inside a string, and details is the last member before seq.
+  // structural quote cannot appear inside a string, and details is the last member before seq. So
+  // every `,"` before that limit starts a member (or a policies array element): one walk over the
+  // commas finds the first subject and correlation id, where three searches used to scan.
   const size_t seq_at = leaf.rfind(",\"seq\":");
-  size_t limit = std::min(leaf.find(",\"details\":", pos), seq_at == std::string_view::npos ? leaf.size() : seq_at);
-  WRIT_ASSIGN_OR_RETURN(fields.subject, OptionalMember(leaf, pos, limit, ",\"subject\":", scratch.subject));
-  WRIT_ASSIGN_OR_RETURN(fields.correlation_id,
-                        OptionalMember(leaf, pos, limit, ",\"correlation_id\":", scratch.correlation_id));
+  const size_t limit = seq_at == std::string_view::npos ? leaf.size() : seq_at;
+  static constexpr std::string_view kSubject = "\"subject\":";
+  static constexpr std::string_view kCorrelation = "\"correlation_id\":";
+  static constexpr std::string_view kDetails = "\"details\":";
+  size_t subject_at = std::string_view::npos;
+  size_t correlation_at = std::string_view::npos;
+  for (size_t at = pos; at < limit;) {
+    const void* comma = std::memchr(leaf.data() + at, ',', limit - at);
+    if (comma == nullptr) break;
+    at = static_cast<size_t>(static_cast<const char*>(comma) - leaf.data()) + 1;
+    if (at >= limit || leaf[at] != '"') continue;
+    const std::string_view rest = leaf.substr(at);
+    if (rest.starts_with(kDetails)) break;
+    if (subject_at == std::string_view::npos && rest.starts_with(kSubject)) {
+      subject_at = at + kSubject.size();
+    } else if (correlation_at == std::string_view::npos && rest.starts_with(kCorrelation)) {
+      correlation_at = at + kCorrelation.size();
+    }
+  }
+  if (subject_at != std::string_view::npos) {
+    WRIT_ASSIGN_OR_RETURN(fields.subject, ReadString(leaf, subject_at, scratch.subject));
+  }
+  if (correlation_at != std::string_view::npos) {
+    WRIT_ASSIGN_OR_RETURN(fields.correlation_id, ReadString(leaf, correlation_at, scratch.correlation_id));
+  }
   if (seq_at != std::string_view::npos) {
     size_t at = seq_at + 7;
     auto seq = ReadInt(leaf, at);

@@ -105,6 +105,7 @@ writ::Status AddDecisionService(writ::server::Daemon& daemon, Services& services
   WRIT_ASSIGN_OR_RETURN(auto signer, writ::ledger::NoteSigner::Create(config.trust_domain + "/ledger", std::move(key)));
   services.ledger_signer.emplace(std::move(signer));
   writ::ledger::LedgerOptions ledger_options{.origin = config.trust_domain + "/ledger", .signer = &*services.ledger_signer};
+  ledger_options.commit_linger = config.audit_commit_linger;
   // WRIT_AUDIT_DURABILITY=batched trades the last few milliseconds of decisions on a crash for throughput.
   if (const char* durability = std::getenv("WRIT_AUDIT_DURABILITY"); durability != nullptr && std::string(durability) == "batched") {
     ledger_options.durability = writ::ledger::Durability::kBatched;

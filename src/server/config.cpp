@@ -308,6 +308,17 @@ Result<Config> ParseConfig(std::string_view text, const ConfigOverrides& overrid
       });
     } else if (name == "token") {
       return ParseTokenSection(reader, value, dotted, config.token);
+    } else if (name == "audit") {
+      return reader.Map(value, dotted, [&](const std::string& key, const std::string& path, const YAML::Node& node) -> Status {
+        if (key != "commit_linger") return Fail(reader.Unknown(node, path));
+        WRIT_ASSIGN_OR_RETURN(const std::string linger_text, reader.String(node, path));
+        auto linger = ParseDuration(linger_text);
+        if (!linger || *linger < std::chrono::milliseconds(0) || *linger > std::chrono::milliseconds(1000)) {
+          return Fail(reader.Bad(node, path, "must be a duration from `0ms` to `1s`, not `" + linger_text + "`"));
+        }
+        config.audit_commit_linger = *linger;
+        return Ok();
+      });
     } else {
       return Fail(reader.Unknown(value, dotted));
     }

@@ -30,6 +30,8 @@
 //     issuer: ""                         # the iss claim; "" = spiffe://<trust_domain>
 //     default_audience: writ             # aud when a request names none
 //     dpop_nonce: false                  # require DPoP-Nonce values in proofs (RFC 9449 §8)
+//   audit:
+//     commit_linger: 5ms                 # batched durability: gather a trickle this long per commit (0ms..1s)
 //
 // Unknown keys and wrong types are errors naming the key, e.g.
 // "config.yaml: unknown key `limits.max_bodybytes` (line 4)".
@@ -85,6 +87,8 @@ struct Config {
   log::Level log_level = log::Level::kInfo;
   std::string log_file{};  // "" = stderr
   TokenConfig token{};
+  // The ledger's LedgerOptions::commit_linger (batched durability only; docs/ledger_format.md §5).
+  std::chrono::milliseconds audit_commit_linger{5};
 };
 
 // Command-line flags; each set one replaces the file's value.

@@ -297,6 +297,23 @@ TEST_F(TamperTest, TruncatedSegmentIsCaught) {
   EXPECT_THAT(report.problem->what, HasSubstr("malformed"));
 }
 
+TEST_F(TamperTest, SegmentColumnsThatAreNotBlobsAreCaught) {
+  // Segments are read with incremental blob I/O; a value of another type must still be read (as
+  // SQL converts it) and reported, not skipped or taken for an I/O error.
+  std::vector<RawDb::Leaf> leaves = RawDb(path_).ReadAll();
+  for (std::string change : {"data = 42", "hashes = 7", "ends = 'text'", "data = 1.5"}) {
+    {
+      RawDb db(path_);
+      db.WriteAll(leaves);
+      db.Exec("UPDATE ledger_segments SET " + change + " WHERE first_idx = 14");
+    }
+    VerifyReport report = Check();
+    ASSERT_FALSE(report.ok()) << change;
+    EXPECT_EQ(report.problem->index, 14u) << change;
+    EXPECT_THAT(report.problem->what, HasSubstr("malformed")) << change;
+  }
+}
+
 TEST_F(TamperTest, EditedProofCopyOfALeafHashIsCaught) {
   RawDb db(path_);
   // Proofs read leaf hashes from ledger_leaves: a changed copy must not pass verification.

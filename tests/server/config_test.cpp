@@ -77,6 +77,16 @@ log:
   EXPECT_EQ(config->log_file, "/tmp/writd.log");
 }
 
+TEST(ConfigTest, AuditCommitLingerIsReadAndBounded) {
+  EXPECT_EQ(ParseConfig("", {}).value().audit_commit_linger, std::chrono::milliseconds(5));
+  EXPECT_EQ(ParseConfig("audit:\n  commit_linger: 20ms\n", {}).value().audit_commit_linger, std::chrono::milliseconds(20));
+  EXPECT_EQ(ParseConfig("audit:\n  commit_linger: 0ms\n", {}).value().audit_commit_linger, std::chrono::milliseconds(0));
+  EXPECT_THAT(ParseConfig("audit:\n  commit_linger: 2s\n", {}),
+              FailsWith(Code::kInvalidArgument, HasSubstr("audit.commit_linger")));
+  EXPECT_THAT(ParseConfig("audit:\n  commit_linger: soon\n", {}), FailsWith(Code::kInvalidArgument));
+  EXPECT_THAT(ParseConfig("audit:\n  linger: 5ms\n", {}), FailsWith(Code::kInvalidArgument, HasSubstr("audit.linger")));
+}
+
 TEST(ConfigTest, FlagsOverrideTheFile) {
   auto config = ParseConfig("data_dir: /a\nlisten:\n  tcp: 127.0.0.1:1\n",
                             {.data_dir = "/b", .listen_unix = "/tmp/s.sock", .listen_tcp = ""});
