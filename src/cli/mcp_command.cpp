@@ -221,7 +221,7 @@ Result<Principal> ResolvePrincipal(const std::string& socket, const std::string&
 // proxy's agent's token; else (HTTP mode's introspection) the proxy asks as a Unix-socket peer.
 gateway::HttpTransport WritdTransport(std::string socket, std::shared_ptr<TokenSource> tokens) {
   return [socket = std::move(socket), tokens = std::move(tokens)](
-             std::string_view method, std::string_view path, const json::Value& body,
+             std::string_view method, std::string_view path, std::string_view body,
              std::chrono::milliseconds timeout, std::string_view request_id,
              std::string_view token) -> Result<gateway::HttpReply> {
     std::string authorization;
@@ -236,8 +236,7 @@ gateway::HttpTransport WritdTransport(std::string socket, std::shared_ptr<TokenS
     std::vector<std::pair<std::string_view, std::string_view>> headers;
     if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
     if (!request_id.empty()) headers.emplace_back("X-Request-ID", request_id);
-    const std::string payload = body.is_null() ? std::string() : json::Serialize(body);
-    WRIT_ASSIGN_OR_RETURN(const gateway::RawHttpReply raw, connection->Request(method, path, payload, headers, timeout));
+    WRIT_ASSIGN_OR_RETURN(const gateway::RawHttpReply raw, connection->Request(method, path, body, headers, timeout));
     gateway::HttpReply reply{.status = raw.status};
     if (!raw.body.empty()) {
       if (auto parsed = json::Parse(raw.body)) reply.body = std::move(*parsed);

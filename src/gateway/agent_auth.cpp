@@ -126,7 +126,7 @@ class IntrospectingAuthenticator final : public AgentAuthenticator {
     json::Value body;
     body.Set("token", std::string(token));
     if (!options_.audience.empty()) body.Set("audience", options_.audience);
-    auto reply = transport_("POST", "/v1/introspect", body, options_.timeout, "", "");
+    auto reply = transport_("POST", "/v1/introspect", json::Serialize(body), options_.timeout, "", "");
     if (!reply) {
       log::Error("cannot introspect an agent token: request refused", {{"error", reply.error().message}});
       return Refuse("temporarily_unavailable", fmt::format("writd cannot be reached to check the token: {}",

@@ -171,10 +171,11 @@ class OutcomeSender {
   void Send(const json::Value& items, std::string_view token) {
     json::Value body;
     body.Set("outcomes", items);
+    const std::string text = json::Serialize(body);
     std::string why;
     auto delay = options_.outcome_retry_delay;
     for (int attempt = 1; attempt <= options_.outcome_attempts; ++attempt) {
-      auto reply = transport_("POST", "/v1/mcp/outcomes", body, options_.decision_timeout, "", token);
+      auto reply = transport_("POST", "/v1/mcp/outcomes", text, options_.decision_timeout, "", token);
       if (reply && reply->status == 202) return;
       if (reply && reply->status == 401 && !token.empty()) {
         // The calls ran under a token that was valid then; record them under the proxy's own credentials.
@@ -223,7 +224,8 @@ class AuthzenClient final : public DecisionClient {
       : transport_(std::move(transport)), options_(options), outcomes_(transport_, options_) {}
 
   Result<Decision> Decide(const ToolCall& call) override {
-    WRIT_ASSIGN_OR_RETURN(const HttpReply reply, transport_("POST", "/access/v1/evaluation", EvaluationRequest(call),
+    const std::string body = EvaluationRequestText(call);
+    WRIT_ASSIGN_OR_RETURN(const HttpReply reply, transport_("POST", "/access/v1/evaluation", body,
                                                             options_.decision_timeout, call.correlation_id, call.token));
     if (reply.status != 200 || !reply.body.is_object()) return Fail(ReplyError(reply, "the decision"));
     return ToDecision(reply.body);
@@ -255,7 +257,8 @@ class AuthzenClient final : public DecisionClient {
       }
       body.Set("evaluations", std::move(items));
       WRIT_ASSIGN_OR_RETURN(const HttpReply reply,
-                            transport_("POST", "/access/v1/evaluations", body, options_.decision_timeout, "", token));
+                            transport_("POST", "/access/v1/evaluations", json::Serialize(body),
+                                       options_.decision_timeout, "", token));
       const json::Value* answers = reply.body.Find("evaluations");
       if (reply.status != 200 || answers == nullptr || !answers->is_array() ||
           answers->as_array().size() != end - begin) {
@@ -272,7 +275,8 @@ class AuthzenClient final : public DecisionClient {
     json::Value body;
     body.Set("timeout", fmt::format("{}ms", std::max<int64_t>(slice.count(), 1)));
     const std::string path = fmt::format("/v1/approvals/{}/wait", approval_id);
-    WRIT_ASSIGN_OR_RETURN(const HttpReply reply, transport_("POST", path, body, slice + kWaitSlack, "", call.token));
+    WRIT_ASSIGN_OR_RETURN(const HttpReply reply,
+                          transport_("POST", path, json::Serialize(body), slice + kWaitSlack, "", call.token));
     if (reply.status != 200) return Fail(ReplyError(reply, fmt::format("the wait on approval `{}`", approval_id)));
     const json::Value* state = reply.body.Find("state");
     const std::string name = state != nullptr && state->is_string() ? state->as_string() : "";
@@ -304,6 +308,27 @@ json::Value EvaluationRequest(const ToolCall& call) {
   context.Set("correlation_id", call.correlation_id);
   body.Set("context", std::move(context));
   return body;
+}
+
+std::string EvaluationRequestText(const ToolCall& call) {
+  const std::string resource_id = fmt::format("{}/{}", call.server, call.tool);
+  json::Writer writer;
+  writer.BeginObject();
+  writer.Key("subject").BeginObject().Key("type").String(kAgentType).Key("id").String(call.agent).EndObject();
+  writer.Key("action").BeginObject().Key("name").String(kCallAction).EndObject();
+  writer.Key("resource").BeginObject().Key("type").String(kToolType).Key("id").String(resource_id);
+  writer.Key("properties").BeginObject().Key("server").BeginObject().Key("__entity").BeginObject();
+  writer.Key("type").String(kToolServerType).Key("id").String(call.server).EndObject().EndObject();
+  writer.Key("name").String(call.tool).EndObject().EndObject();
+  writer.Key("context").BeginObject().Key("args");
+  if (call.arguments.is_null()) {
+    writer.BeginObject().EndObject();
+  } else {
+    writer.Json(call.arguments);
+  }
+  writer.Key("correlation_id").String(call.correlation_id).EndObject();
+  writer.EndObject();
+  return writer.Take();
 }
 
 json::Value OutcomeItem(const ToolCall& call, const CallOutcome& outcome) {

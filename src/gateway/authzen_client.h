@@ -27,13 +27,13 @@ struct HttpReply {
   json::Value body;  // parsed JSON; null when the body was empty or not JSON
 };
 
-// Sends `method path` with a JSON body (null = no body) and returns the reply. `timeout` bounds the
+// Sends `method path` with `body`, JSON text (empty = no body), and returns the reply. `timeout` bounds the
 // whole exchange; `request_id`, when not empty, goes out as X-Request-ID (writd records the decision
 // under it); `token`, when not empty, goes out as `Authorization: Bearer <token>` instead of the
 // transport's own credentials. Must be callable from several threads at once.
 // Errors: kUnavailable / kDeadlineExceeded when writd cannot be reached or does not answer.
 using HttpTransport = std::function<Result<HttpReply>(std::string_view method, std::string_view path,
-                                                      const json::Value& body, std::chrono::milliseconds timeout,
+                                                      std::string_view body, std::chrono::milliseconds timeout,
                                                       std::string_view request_id, std::string_view token)>;
 
 struct AuthzenClientOptions {
@@ -54,6 +54,9 @@ struct AuthzenClientOptions {
 
 // The AuthZEN request body for `call` (exposed for tests and the docs).
 json::Value EvaluationRequest(const ToolCall& call);
+
+// The same body as JSON text, written directly (what Decide sends: no tree is built).
+std::string EvaluationRequestText(const ToolCall& call);
 
 // One item of a `POST /v1/mcp/outcomes` body (exposed for tests and the docs).
 json::Value OutcomeItem(const ToolCall& call, const CallOutcome& outcome);

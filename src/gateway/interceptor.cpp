@@ -172,6 +172,13 @@ std::string Interceptor::Denied(const json::Value& id, const ToolCall& call, con
 
 std::string Interceptor::FinishCall(const ToolCall& call, SteadyClock::time_point forwarded, json::Value message,
                                     std::string_view approval_id) const {
+  FinishedCall finished = StampParsed(call, forwarded, std::move(message), approval_id);
+  options_.decisions->RecordOutcome(call, finished.outcome);  // a queue push (DecisionClient's contract): no delay
+  return std::move(finished.message);
+}
+
+FinishedCall Interceptor::StampParsed(const ToolCall& call, SteadyClock::time_point forwarded, json::Value message,
+                                      std::string_view approval_id) const {
   CallOutcome outcome{.status = "error", .duration = Since(forwarded), .approval_id = std::string(approval_id)};
   if (message.is_object()) {
     for (json::Member& member : message.mutable_object()) {
@@ -187,28 +194,31 @@ std::string Interceptor::FinishCall(const ToolCall& call, SteadyClock::time_poin
       member.second.Set("_meta", std::move(meta));
     }
   }
-  options_.decisions->RecordOutcome(call, outcome);  // a queue push (DecisionClient's contract): no delay
-  return json::Serialize(message);
+  return {json::Serialize(message), std::move(outcome)};
 }
 
 std::string Interceptor::FinishCallRaw(const ToolCall& call, SteadyClock::time_point forwarded,
                                        std::string_view message, const std::vector<RawMember>& members,
                                        std::string_view approval_id) const {
+  FinishedCall finished = StampCall(call, forwarded, message, members, approval_id);
+  options_.decisions->RecordOutcome(call, finished.outcome);
+  return std::move(finished.message);
+}
+
+FinishedCall Interceptor::StampCall(const ToolCall& call, SteadyClock::time_point forwarded, std::string_view message,
+                                    const std::vector<RawMember>& members, std::string_view approval_id) const {
+  const auto unchanged = [&] {
+    return FinishedCall{std::string(message), {.status = "error", .duration = Since(forwarded),
+                                               .approval_id = std::string(approval_id)}};
+  };
   const auto whole = [&] {
     auto parsed = json::Parse(message, {.max_bytes = message.size() + 1, .max_depth = kMaxSpliceDepth});
-    if (!parsed) {  // ScanObject accepted it; json::Parse is stricter (nested duplicate keys, lone surrogates)
-      CallOutcome outcome{.status = "error", .duration = Since(forwarded), .approval_id = std::string(approval_id)};
-      options_.decisions->RecordOutcome(call, outcome);
-      return std::string(message);
-    }
-    return FinishCall(call, forwarded, std::move(*parsed), approval_id);
+    // ScanObject accepted it; json::Parse is stricter (nested duplicate keys, lone surrogates).
+    if (!parsed) return unchanged();
+    return StampParsed(call, forwarded, std::move(*parsed), approval_id);
   };
   const RawMember* result = FindMember(members, "result");
-  if (result == nullptr || result->value.front() != '{') {
-    CallOutcome outcome{.status = "error", .duration = Since(forwarded), .approval_id = std::string(approval_id)};
-    options_.decisions->RecordOutcome(call, outcome);
-    return std::string(message);
-  }
+  if (result == nullptr || result->value.front() != '{') return unchanged();
   auto fields = ScanObject(result->value, kMaxSpliceDepth);
   if (!fields) return whole();
   CallOutcome outcome{.status = "ok", .duration = Since(forwarded), .approval_id = std::string(approval_id)};
@@ -234,8 +244,11 @@ std::string Interceptor::FinishCallRaw(const ToolCall& call, SteadyClock::time_p
   json::AppendQuoted(out, call.correlation_id);
   if (into.data() == result->value.data()) out += '}';
   out.append(message.substr(at));
+  return {std::move(out), std::move(outcome)};
+}
+
+void Interceptor::RecordOutcome(const ToolCall& call, const CallOutcome& outcome) const {
   options_.decisions->RecordOutcome(call, outcome);
-  return out;
 }
 
 void Interceptor::FailCall(const ToolCall& call, SteadyClock::time_point forwarded, std::string_view approval_id) const {

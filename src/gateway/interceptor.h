@@ -51,6 +51,12 @@ struct CallCheck {
   std::string reply;
 };
 
+// A forwarded call's answer as it goes to the client, and what became of the call.
+struct FinishedCall {
+  std::string message;
+  CallOutcome outcome;
+};
+
 // Thread-safe (it only reads its options and calls the thread-safe DecisionClient).
 class Interceptor {
  public:
@@ -89,6 +95,14 @@ class Interceptor {
   std::string FinishCallRaw(const ToolCall& call, SteadyClock::time_point forwarded, std::string_view message,
                             const std::vector<RawMember>& members, std::string_view approval_id = {}) const;
 
+  // As FinishCallRaw without recording: the caller sends `message` first, then passes `outcome`
+  // to RecordOutcome, so that the record's work is never between the server's answer and the client.
+  FinishedCall StampCall(const ToolCall& call, SteadyClock::time_point forwarded, std::string_view message,
+                         const std::vector<RawMember>& members, std::string_view approval_id = {}) const;
+
+  // Records `outcome` of `call` (DecisionClient::RecordOutcome).
+  void RecordOutcome(const ToolCall& call, const CallOutcome& outcome) const;
+
   // Records that forwarded call `call` got no answer from the server.
   void FailCall(const ToolCall& call, SteadyClock::time_point forwarded, std::string_view approval_id = {}) const;
 
@@ -104,6 +118,8 @@ class Interceptor {
   const InterceptorOptions& options() const { return options_; }
 
  private:
+  FinishedCall StampParsed(const ToolCall& call, SteadyClock::time_point forwarded, json::Value message,
+                           std::string_view approval_id) const;
   std::string Denied(const json::Value& id, const ToolCall& call, const Decision& decision,
                      std::string_view message) const;
 

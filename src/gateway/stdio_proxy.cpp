@@ -458,7 +458,9 @@ void Proxy::HandleServerLine(std::string_view line) {
     return;
   }
   if (pending->kind == Kind::kCall) {
-    WriteClient(interceptor_.FinishCallRaw(pending->call, pending->forwarded, line, *members, pending->approval_id));
+    FinishedCall finished = interceptor_.StampCall(pending->call, pending->forwarded, line, *members, pending->approval_id);
+    WriteClient(finished.message);
+    interceptor_.RecordOutcome(pending->call, finished.outcome);  // after the client has its answer
     return;
   }
   auto parsed = json::Parse(line, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});

@@ -199,12 +199,11 @@ Result<RawHttpReply> UnixHttpConnection::Exchange(const std::string& request,
     }
     if (head_end != std::string::npos && buffer_.size() >= head_end + 4 + head.content_length) break;
     WRIT_RETURN_IF_ERROR(WaitFor(fd_, POLLIN, deadline));
-    const size_t old_size = buffer_.size();
-    buffer_.resize(old_size + kReadChunk);
-    const ssize_t got = ::recv(fd_, buffer_.data() + old_size, kReadChunk, 0);
-    buffer_.resize(old_size + static_cast<size_t>(std::max<ssize_t>(got, 0)));
+    char chunk[kReadChunk];  // not buffer_.resize: that would zero 16 KiB per read
+    const ssize_t got = ::recv(fd_, chunk, sizeof(chunk), 0);
     if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (got <= 0) return Fail(Code::kUnavailable, "writd closed the connection before answering");
+    buffer_.append(chunk, static_cast<size_t>(got));
     *nothing_read = false;
   }
   RawHttpReply reply{.status = head.status, .body = buffer_.substr(head_end + 4, head.content_length)};

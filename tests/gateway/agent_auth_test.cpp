@@ -21,11 +21,11 @@ struct Writd {
   std::vector<json::Value> asked;
 
   HttpTransport Transport() {
-    return [this](std::string_view method, std::string_view path, const json::Value& request,
+    return [this](std::string_view method, std::string_view path, std::string_view request,
                   std::chrono::milliseconds, std::string_view, std::string_view) -> Result<HttpReply> {
       EXPECT_EQ(method, "POST");
       EXPECT_EQ(path, "/v1/introspect");
-      asked.push_back(request);
+      asked.push_back(json::Parse(request).value());
       if (!reachable) return Fail(Code::kUnavailable, "connect: no such file");
       return HttpReply{.status = status, .body = json::Parse(body).value()};
     };

@@ -23,8 +23,9 @@ struct Sent {
 // Answers every request with `reply` (or fails with `error`) and remembers what was sent.
 HttpTransport Scripted(std::vector<Sent>* sent, std::string reply_json, int status = 200,
                        std::optional<Error> error = std::nullopt) {
-  return [=](std::string_view method, std::string_view path, const json::Value& body,
+  return [=](std::string_view method, std::string_view path, std::string_view body_text,
              std::chrono::milliseconds timeout, std::string_view request_id, std::string_view) -> Result<HttpReply> {
+    const json::Value body = body_text.empty() ? json::Value() : json::Parse(body_text).value();
     if (!request_id.empty()) {
       EXPECT_EQ(request_id, "c-1");
     }
@@ -47,6 +48,15 @@ TEST(AuthzenClientTest, RequestNamesAgentToolServerArgumentsAndCorrelationId) {
             R"("resource":{"type":"Writ::Tool","id":"fs/read_file","properties":{"server":{"__entity":)"
             R"({"type":"Writ::ToolServer","id":"fs"}},"name":"read_file"}},)"
             R"("context":{"args":{"path":"/srv/project/a.txt"},"correlation_id":"c-1"}})");
+}
+
+TEST(AuthzenClientTest, TheRequestTextDecideSendsIsTheRequestBody) {
+  ToolCall call = ReadFile();
+  EXPECT_EQ(EvaluationRequestText(call), json::Serialize(EvaluationRequest(call)));
+  call.tool = "we\"ird/\u00e9";
+  call.arguments = json::Value();  // no arguments: an empty object
+  EXPECT_EQ(EvaluationRequestText(call), json::Serialize(EvaluationRequest(call)));
+  EXPECT_NE(EvaluationRequestText(call).find(R"("args":{})"), std::string::npos);
 }
 
 TEST(AuthzenClientTest, AllowDenyAndApprovalAnswers) {
@@ -130,8 +140,9 @@ struct OutcomeLog {
 // Answers `status` (or fails when not `reachable`), each request once `gate` is ready.
 HttpTransport OutcomeTransport(OutcomeLog* log, int status, bool reachable = true,
                                std::shared_future<void> gate = std::shared_future<void>()) {
-  return [=](std::string_view, std::string_view path, const json::Value& body, std::chrono::milliseconds,
+  return [=](std::string_view, std::string_view path, std::string_view body_text, std::chrono::milliseconds,
              std::string_view, std::string_view) -> Result<HttpReply> {
+    const json::Value body = json::Parse(body_text).value();
     if (gate.valid()) gate.wait();
     std::lock_guard lock(log->mu);
     EXPECT_EQ(path, "/v1/mcp/outcomes");

@@ -3,9 +3,11 @@
 #include "gateway/stdio_proxy.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -37,6 +39,45 @@ class FakeDecisions final : public DecisionClient {
     }
     return Decision{.verdict = rule->second, .reason = "rule", .policies = {"p-" + call.tool}, .approval_id = "ap-1"};
   }
+  // With `watches`, behaves like the real client over UnixHttpConnection: while a decision is held,
+  // the watched fd is polled and its callback run (once) when it turns readable.
+  bool watches = false;
+  Result<Decision> DecideWatching(const ToolCall& call, WhileDeciding& watch) override {
+    if (!watches) return DecisionClient::DecideWatching(call, watch);
+    {
+      std::lock_guard lock(mu_);
+      ++started_;
+      cv_.notify_all();
+    }
+    bool fired = false;
+    while (call.tool == held_tool && !fired) {
+      {
+        std::lock_guard lock(mu_);
+        if (released_) break;
+      }
+      pollfd fd{watch.fd, POLLIN, 0};
+      if (::poll(&fd, 1, 10) > 0) {
+        fired = true;
+        ++watch_fired;
+        watch.on_readable();
+      }
+    }
+    if (!fired && call.tool != held_tool) {  // a quick decision: the client is still looked at once
+      pollfd fd{watch.fd, POLLIN, 0};
+      if (::poll(&fd, 1, 0) > 0) {
+        ++watch_fired;
+        watch.on_readable();
+      }
+    }
+    return Decide(call);
+  }
+  std::atomic<int> watch_fired{0};
+  // Waits (at most 10 s) until DecideWatching has begun `count` decisions.
+  void WaitForStarted(int count) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return started_ >= count; });
+  }
+
   Result<std::vector<Decision>> DecideList(std::string_view, std::string_view,
                                            const std::vector<std::string>& tools, std::string_view) override {
     std::vector<Decision> out;
@@ -87,6 +128,7 @@ class FakeDecisions final : public DecisionClient {
   ApprovalState answer_ = ApprovalState::kPending;
   bool granted_ = false;
   bool released_ = false;
+  int started_ = 0;
 };
 
 // Answers tools/call with the tool name and arguments; tools/list with three tools.
@@ -211,6 +253,26 @@ TEST_F(StdioProxyTest, ASlowDecisionDoesNotHoldUpTheNextCall) {
   EXPECT_EQ(json::Serialize(*Receive().Find("id")), "12");
   decisions_.Release();
   EXPECT_EQ(json::Serialize(*Receive().Find("id")), "11");
+}
+
+TEST_F(StdioProxyTest, WhileACallIsDecidedTheNextIsReadOnlyOnceTheClientSendsIt) {
+  decisions_.rules = {{"slow", Verdict::kAllow}, {"read", Verdict::kAllow}};
+  decisions_.held_tool = "slow";
+  decisions_.watches = true;
+  Start();
+  Send(Call(16, "read"));  // alone: decided without handing the stream to another thread
+  EXPECT_EQ(json::Serialize(*Receive().Find("id")), "16");
+  EXPECT_EQ(decisions_.watch_fired, 0);
+  Send(Call(17, "slow"));
+  decisions_.WaitForStarted(2);
+  Send(Call(18, "read"));  // arrives while 17 is decided: the watch hands the stream over
+  EXPECT_EQ(json::Serialize(*Receive().Find("id")), "18");
+  EXPECT_EQ(decisions_.watch_fired, 1);
+  decisions_.Release();
+  const json::Value answer = Receive();
+  EXPECT_EQ(json::Serialize(*answer.Find("id")), "17");
+  // The held call's line was kept across the hand-off: the server got it whole.
+  EXPECT_EQ(answer.Find("result")->Find("content")->as_array()[0].Find("text")->as_string(), "slow");
 }
 
 TEST_F(StdioProxyTest, ACallCancelledWhileDecidedIsNotForwarded) {
