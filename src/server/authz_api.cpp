@@ -82,7 +82,9 @@ class AuthzApi {
   void AuthzenAsync(const Request& request, int kind, const Responder& respond) {
     const auto started = std::chrono::steady_clock::now();
     std::optional<DecisionRecorder::Deferral> deferral;
-    if (serving_.recorder != nullptr) deferral.emplace(*serving_.recorder);
+    // Only a recorder that defers needs one (strict audit); in batched mode every decision is
+    // queued before Decide returns, so the answer goes out at once.
+    if (serving_.recorder != nullptr && serving_.recorder->defers()) deferral.emplace(*serving_.recorder);
     Result<json::Value> answer = AuthzenAnswer(request, kind);
     Response response = answer ? JsonResponse(200, *answer) : ErrorResponse(answer.error());
     if (serving_.metrics != nullptr) serving_.metrics->decision.Observe(std::chrono::steady_clock::now() - started);

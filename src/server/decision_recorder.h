@@ -36,6 +36,10 @@ class DecisionRecorder final : public authz::Recorder {
 
   Status Record(ledger::Event event) override;
 
+  // True when decisions can be deferred (an asynchronous append is configured). When false, a
+  // Deferral changes nothing: every decision is recorded before Record returns.
+  bool defers() const { return static_cast<bool>(append_async_); }
+
   // Defers the decisions this thread records while the Deferral lives (Deferrals nest: the
   // innermost collects). Not movable; destroy it on the thread that made it.
   class Deferral {

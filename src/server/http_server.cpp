@@ -196,12 +196,12 @@ Status HttpServer::Impl::Run() {
       if (epoll_fd >= 0) ::close(epoll_fd);
       return Fail(Code::kUnavailable, std::string("cannot create an event loop: ") + std::strerror(errno));
     }
-    auto loop = std::make_unique<Loop>(*this, static_cast<size_t>(index), epoll_fd, std::make_shared<Inbox>(event_fd));
+    // Owned by loops_ at once, so that Stop releases both descriptors whatever fails next.
+    loops_.push_back(std::make_unique<Loop>(*this, static_cast<size_t>(index), epoll_fd, std::make_shared<Inbox>(event_fd)));
     epoll_event wake{.events = EPOLLIN, .data = {.u64 = kWakeTag}};
     if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, event_fd, &wake) != 0) {
       return Fail(Code::kUnavailable, std::string("cannot create an event loop: ") + std::strerror(errno));
     }
-    loops_.push_back(std::move(loop));
   }
   for (auto& loop : loops_) {
     Loop* raw = loop.get();

@@ -1,5 +1,8 @@
-// HttpServer: HTTP/1.1 with keep-alive on a Unix socket (peer credentials from SO_PEERCRED) and/or
-// TCP, served by C++20 coroutines on a pool of threads. Requests go to a Router.
+// HttpServer: HTTP/1.1 with keep-alive and pipelining on a Unix socket (peer credentials from
+// SO_PEERCRED) and/or TCP, served by one epoll event loop per I/O thread. Requests go to a Router:
+// asynchronous handlers run on the I/O threads (they must return promptly); synchronous handlers,
+// which may block, run on a separate pool of threads (started on demand, at most 64), so that a
+// blocking handler never stalls another connection.
 //
 //   Router router;
 //   router.Get("/healthz", [](const Request&) -> Result<Response> { return JsonResponse(200, ...); });
@@ -7,8 +10,9 @@
 //   ...
 //   server->Stop();  // graceful: in-flight requests finish, bounded by stop_timeout
 //
-// Bad input never stops the server: malformed requests get 400, headers over max_header_bytes
-// 431, bodies over max_body_bytes 413 (each then closes the connection); a client that is too slow
+// Bad input never stops the server: malformed requests get 400, a Transfer-Encoding (chunked)
+// request body 411 (not supported: send Content-Length), headers over max_header_bytes or over 128
+// fields 431, bodies over max_body_bytes 413 (each then closes the connection); a client that is too slow
 // (read_timeout / write_timeout) is disconnected; past max_connections new connections get 503
 // and are closed. Every request is logged (method, path, status, duration, peer) — never bodies
 // or Authorization headers.
@@ -36,12 +40,13 @@ struct HttpServerOptions {
   // port, reported by HttpServer::tcp_port().
   std::string tcp_host = "127.0.0.1";
   std::optional<uint16_t> tcp_port{};
-  int threads = 2;                      // I/O threads; handlers run on them
+  int threads = 2;                      // I/O threads (event loops); asynchronous handlers run on them
   size_t max_body_bytes = 1 << 20;      // larger: 413
   size_t max_json_depth = 64;           // for ParseJsonBody
   size_t max_header_bytes = 16 << 10;   // request line + headers; larger: 431
   size_t max_connections = 1024;        // more at once: 503 and close
-  std::chrono::milliseconds read_timeout{30'000};   // to receive one whole request, or idle keep-alive
+  std::chrono::milliseconds read_timeout{30'000};   // to receive one whole request (from its first
+                                                    // byte, however it trickles in), or idle keep-alive
   std::chrono::milliseconds write_timeout{30'000};  // to send one response
   std::chrono::milliseconds stop_timeout{10'000};   // Stop() waits this long for in-flight requests
 };

@@ -19,8 +19,8 @@ namespace writ::server {
 
 // A handler returns a Response (any status), or an Error that becomes
 // ErrorResponse(error) (status from HttpStatusFor). It may throw: the exception is caught, logged
-// and answered with 500 — it never stops the daemon. Handlers run on the server's I/O threads and
-// may block (for a store write), which holds one thread for that time.
+// and answered with 500 — it never stops the daemon. A handler may block (for a store write):
+// HttpServer runs these on a pool of threads, never on its event loops.
 using Handler = std::function<Result<Response>(const Request&)>;
 
 // How an asynchronous handler answers: call it once, from any thread, with the Response or an

@@ -49,6 +49,18 @@ class DecisionRecorderTest : public ::testing::Test {
   std::vector<std::function<void(Status)>> acks_;  // ... and their acknowledgements
 };
 
+TEST_F(DecisionRecorderTest, DefersOnlyWithAnAsynchronousAppend) {
+  EXPECT_TRUE(MakeRecorder(true).defers());
+  DecisionRecorder batched = MakeRecorder(false);
+  EXPECT_FALSE(batched.defers());
+  {
+    DecisionRecorder::Deferral deferral(batched);  // changes nothing: recorded at once
+    EXPECT_THAT(batched.Record(Decision(ledger::Decision::kDeny)), IsOk());
+    EXPECT_EQ(appended_.size(), 1u);
+  }
+  EXPECT_TRUE(queued_.empty());
+}
+
 TEST_F(DecisionRecorderTest, WithoutADeferralEverythingIsSynchronous) {
   DecisionRecorder recorder = MakeRecorder(true);
   EXPECT_THAT(recorder.Record(Decision(ledger::Decision::kAllow)), IsOk());
