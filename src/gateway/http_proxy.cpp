@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -654,14 +655,14 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
   }
   // Anything else is read whole (bounded), screened when it is JSON, and relayed.
   std::string answer;
-  std::vector<char> chunk(kReadChunk);
+  const auto chunk = std::make_unique_for_overwrite<char[]>(kReadChunk);  // not zeroed: only read into
   while (!parser.is_done()) {
-    parser.get().body().data = chunk.data();
-    parser.get().body().size = chunk.size();
+    parser.get().body().data = chunk.get();
+    parser.get().body().size = kReadChunk;
     co_await bhttp::async_read(*upstream, buffer, parser, asio::redirect_error(use_awaitable, error));
     if (error == bhttp::error::need_buffer) error = {};
     if (error) break;
-    answer.append(chunk.data(), chunk.size() - parser.get().body().size);
+    answer.append(chunk.get(), kReadChunk - parser.get().body().size);
     if (answer.size() > options_.max_message_bytes) break;
   }
   if (error || answer.size() > options_.max_message_bytes) {
@@ -705,18 +706,18 @@ awaitable<bool> HttpProxy::Impl::RelaySse(beast::tcp_stream& client, const Clien
     upstream.socket().close(ignored);
   });
   std::string pending;
-  std::vector<char> chunk(kReadChunk);
+  const auto chunk = std::make_unique_for_overwrite<char[]>(kReadChunk);  // not zeroed: only read into
   bool upstream_ok = true;
   while (!parser.is_done() && !stopping_) {
-    parser.get().body().data = chunk.data();
-    parser.get().body().size = chunk.size();
+    parser.get().body().data = chunk.get();
+    parser.get().body().size = kReadChunk;
     co_await bhttp::async_read_some(upstream, buffer, parser, asio::redirect_error(use_awaitable, error));
     if (error == bhttp::error::need_buffer) error = {};
     if (error) {
       upstream_ok = false;
       break;
     }
-    pending.append(chunk.data(), chunk.size() - parser.get().body().size);
+    pending.append(chunk.get(), kReadChunk - parser.get().body().size);
     std::string out;
     while (true) {
       size_t end = pending.find("\n\n");
