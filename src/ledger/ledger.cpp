@@ -230,9 +230,10 @@ class Ledger::Impl {
     std::string id = done ? std::move(event.id) : std::string();
     MutexLock lock(mu_);
     NativeWait wait(mu_);
-    auto deadline = std::chrono::steady_clock::now() + options_.max_block;
+    std::optional<std::chrono::steady_clock::time_point> deadline;  // read the clock only when full
     while (!failed_ && !stop_ && pending_.size() + in_hand_ >= options_.max_pending) {
-      if (room_cv_.wait_until(wait.lock(), deadline) == std::cv_status::timeout &&
+      if (!deadline) deadline = std::chrono::steady_clock::now() + options_.max_block;
+      if (room_cv_.wait_until(wait.lock(), *deadline) == std::cv_status::timeout &&
           pending_.size() + in_hand_ >= options_.max_pending) {
         return Fail(Code::kUnavailable, "ledger queue stayed full: the store is not keeping up");
       }

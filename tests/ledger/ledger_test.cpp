@@ -292,6 +292,58 @@ TEST_F(LedgerTest, BatchedModeAcknowledgesAndCommits) {
   EXPECT_EQ(ledger->Size(), 500u);
 }
 
+// A store whose appends wait until the test opens the gate (a slow disk).
+class GatedStore : public FailingStore {
+ public:
+  using FailingStore::FailingStore;
+  Status Append(const store::LedgerBatch& batch) override {
+    {
+      std::unique_lock lock(mu_);
+      ++waiting_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return open_; });
+    }
+    return FailingStore::Append(batch);
+  }
+  void WaitForAppend() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return waiting_ > 0; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  int waiting_ = 0;
+};
+
+TEST_F(LedgerTest, BatchedBackpressureCountsEventsBeingWritten) {
+  // The loss bound of batched durability is max_pending events: those queued and those the writer
+  // has taken but not yet committed count together, so a stuck store blocks the fifth append here
+  // and, after max_block, refuses it (the caller must deny) instead of queueing without bound.
+  TestStore store(dir_.file("writ.db"));
+  GatedStore gated(*store.ledger);
+  LedgerOptions options = Options();
+  options.durability = Durability::kBatched;
+  options.commit_linger = std::chrono::microseconds(0);
+  options.max_pending = 4;
+  options.max_block = std::chrono::milliseconds(50);
+  auto ledger = Ledger::Open(options, gated).value();
+  ASSERT_THAT(ledger->Append(MakeEvent(0)), IsOk());
+  gated.WaitForAppend();  // the writer holds event 0 in a transaction that cannot finish
+  for (int i = 1; i < 4; ++i) ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
+  EXPECT_THAT(ledger->Append(MakeEvent(4)), FailsWith(Code::kUnavailable, HasSubstr("queue stayed full")));
+  gated.Open();
+  ASSERT_THAT(ledger->Checkpoint(), IsOk());
+  EXPECT_EQ(ledger->Size(), 4u);
+  ASSERT_THAT(ledger->Append(MakeEvent(4)), IsOk());
+}
+
 TEST_F(LedgerTest, BatchedCommitLingerGathersATrickleIntoOneTransaction) {
   // One event every 10 ms (one MCP tool call at a time): without the linger each would be a
   // transaction of its own (the writer is idle and commits at once); with it, one.
