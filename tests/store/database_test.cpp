@@ -1,6 +1,9 @@
 #include "store/sqlite/database.h"
 
 #include <fstream>
+#include <string>
+
+#include <sqlite3.h>
 
 #include <gtest/gtest.h>
 
@@ -89,6 +92,67 @@ TEST(DatabaseTest, TransactionRollsBackUnlessCommitted) {
   auto count = db->Prepare("SELECT count(*) FROM t").value();
   ASSERT_TRUE(count.Step().value());
   EXPECT_EQ(count.ColumnInt(0), 0);
+}
+
+// Statements open on the connection (prepared and not finalized).
+int OpenStatements(Database& db) {
+  int count = 0;
+  for (sqlite3_stmt* stmt = sqlite3_next_stmt(db.handle(), nullptr); stmt != nullptr;
+       stmt = sqlite3_next_stmt(db.handle(), stmt)) {
+    ++count;
+  }
+  return count;
+}
+
+TEST(DatabaseTest, AStatementTextIsCompiledOnceAndComesBackClean) {
+  TempDir dir;
+  auto db = Database::Open(dir.file("a.db")).value();
+  MutexLock lock(db->mu());
+  const int before = OpenStatements(*db);
+  for (int64_t n = 0; n < 10; ++n) {
+    auto echo = db->Prepare("SELECT ?1").value();
+    if (n == 0) {
+      ASSERT_TRUE(echo.Step().value());
+      EXPECT_TRUE(echo.ColumnIsNull(0));  // no binding yet
+      echo.Reset();
+    }
+    echo.Bind(1, n);
+    ASSERT_TRUE(echo.Step().value());  // left mid-result: the cache resets it
+    EXPECT_EQ(echo.ColumnInt(0), n);
+  }
+  EXPECT_EQ(OpenStatements(*db), before + 1);
+  auto again = db->Prepare("SELECT ?1").value();
+  ASSERT_TRUE(again.Step().value());
+  EXPECT_TRUE(again.ColumnIsNull(0));  // the last use's binding is gone
+}
+
+TEST(DatabaseTest, TheSameTextInUseTwiceGetsTwoStatements) {
+  TempDir dir;
+  auto db = Database::Open(dir.file("a.db")).value();
+  MutexLock lock(db->mu());
+  auto outer = db->Prepare("SELECT ?1").value();
+  outer.Bind(1, int64_t{1});
+  ASSERT_TRUE(outer.Step().value());
+  {
+    auto inner = db->Prepare("SELECT ?1").value();
+    inner.Bind(1, int64_t{2});
+    ASSERT_TRUE(inner.Step().value());
+    EXPECT_EQ(inner.ColumnInt(0), 2);
+  }
+  EXPECT_EQ(outer.ColumnInt(0), 1);  // untouched by the inner use
+}
+
+TEST(DatabaseTest, TheCacheIsBounded) {
+  TempDir dir;
+  auto db = Database::Open(dir.file("a.db")).value();
+  MutexLock lock(db->mu());
+  const int before = OpenStatements(*db);
+  for (size_t n = 0; n < Database::kMaxCachedStatements * 2; ++n) {
+    auto distinct = db->Prepare("SELECT " + std::to_string(n)).value();
+    ASSERT_TRUE(distinct.Step().value());
+    EXPECT_EQ(distinct.ColumnInt(0), static_cast<int64_t>(n));
+  }
+  EXPECT_LE(OpenStatements(*db), before + static_cast<int>(Database::kMaxCachedStatements));
 }
 
 }  // namespace

@@ -49,7 +49,10 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   return database;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  for (auto& [text, cached] : cache_) sqlite3_finalize(cached.stmt);
+  sqlite3_close_v2(db_);
+}
 
 Status Database::Exec(std::string_view sql) {
   char* message = nullptr;
@@ -66,10 +69,19 @@ Status Database::Exec(std::string_view sql) {
 }
 
 Result<Statement> Database::Prepare(std::string_view sql) {
+  auto found = cache_.find(sql);
+  if (found != cache_.end() && !found->second.in_use) {
+    found->second.in_use = true;
+    return Statement(db_, found->second.stmt, &found->second.in_use);
+  }
+  const bool cache = found == cache_.end() && cache_.size() < kMaxCachedStatements;
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), cache ? SQLITE_PREPARE_PERSISTENT : 0,
+                                    &stmt, nullptr);
   if (rc != SQLITE_OK) return Fail(SqliteError(db_, rc, "preparing a statement"));
-  return Statement(db_, stmt);
+  if (!cache) return Statement(db_, stmt);
+  CachedStatement& cached = cache_.emplace(std::string(sql), CachedStatement{stmt, true}).first->second;
+  return Statement(db_, stmt, &cached.in_use);
 }
 
 Result<int64_t> Database::SchemaVersion(std::string_view component) {
@@ -117,7 +129,15 @@ Status Database::Migrate(std::string_view component, std::span<const std::string
 }
 
 Statement::~Statement() {
-  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+  if (stmt_ == nullptr) return;
+  if (cached_in_use_ == nullptr) {
+    sqlite3_finalize(stmt_);
+    return;
+  }
+  // Back to the cache as new: no open read, no binding left pointing at the caller's bytes.
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  *cached_in_use_ = false;
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/mutex.h"
 #include "common/result.h"
@@ -53,24 +54,42 @@ class Database {
   // Runs one or more SQL statements without results. REQUIRES: mu() held.
   Status Exec(std::string_view sql) WRIT_REQUIRES(mu_);
 
-  // Compiles one statement. REQUIRES: mu() held while the Statement is used.
+  // A compiled statement for `sql`, reset and without bindings. The same text is compiled once:
+  // the statement goes back to a cache when the Statement is destroyed (the hot paths, a decision's
+  // identity lookup and a ledger commit, then pay no SQL compilation). While one use of a text is
+  // under way, another use of it gets a statement of its own; past kMaxCachedStatements distinct
+  // texts, statements are not cached. REQUIRES: mu() held while the Statement is used and destroyed.
   Result<Statement> Prepare(std::string_view sql) WRIT_REQUIRES(mu_);
+  static constexpr size_t kMaxCachedStatements = 128;
 
   Mutex& mu() WRIT_RETURN_CAPABILITY(mu_) { return mu_; }
   sqlite3* handle() { return db_; }
   const std::string& path() const { return path_; }
 
  private:
+  struct CachedStatement {
+    sqlite3_stmt* stmt = nullptr;
+    bool in_use = false;  // lent out as a Statement
+  };
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+  };
+
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Mutex mu_;
   sqlite3* db_;
   std::string path_;
+  // Node-based, so the `in_use` flags lent to Statements stay put.
+  std::unordered_map<std::string, CachedStatement, TextHash, std::equal_to<>> cache_ WRIT_GUARDED_BY(mu_);
 };
 
 // A prepared statement; binds are 1-based, columns 0-based (SQLite's convention).
 class Statement {
  public:
-  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_), cached_in_use_(other.cached_in_use_) {
+    other.stmt_ = nullptr;
+  }
   Statement& operator=(Statement&&) = delete;
   Statement(const Statement&) = delete;
   ~Statement();
@@ -103,9 +122,11 @@ class Statement {
 
  private:
   friend class Database;
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, bool* cached_in_use = nullptr)
+      : db_(db), stmt_(stmt), cached_in_use_(cached_in_use) {}
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  bool* cached_in_use_;  // set for a statement lent by the Database's cache: reset and returned, not finalized
 };
 
 // BEGIN IMMEDIATE on construction (taking db.mu()), ROLLBACK on destruction unless Commit()

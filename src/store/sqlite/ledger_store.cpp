@@ -19,17 +19,6 @@
 namespace writ::store::sqlite {
 namespace {
 
-// The statement cached in `slot`, prepared on `db` at first use and reset for this use: reads on the
-// proof and verify paths then pay no SQL compilation. REQUIRES: db.mu() held.
-Result<Statement*> Reused(Database& db, std::optional<Statement>& slot, std::string_view sql) WRIT_REQUIRES(db.mu()) {
-  if (!slot) {
-    WRIT_ASSIGN_OR_RETURN(Statement statement, db.Prepare(sql));
-    slot.emplace(std::move(statement));
-  }
-  slot->Reset();
-  return &*slot;
-}
-
 // Numbered migrations of the `ledger` component: append only, never edit a released one.
 constexpr std::array<std::string_view, 2> kMigrations = {
     R"sql(
@@ -164,45 +153,38 @@ class SqliteLedgerStore final : public LedgerStore {
     if (batch.segments.empty() && batch.nodes.empty() && batch.blocks.empty() && batch.leaves.empty()) return Ok();
     Transaction transaction(db_);
     WRIT_RETURN_IF_ERROR(transaction.Begin());
-    if (!insert_segment_) {
-      WRIT_ASSIGN_OR_RETURN(Statement segment, db_.Prepare("INSERT INTO ledger_segments VALUES (?,?,?,?,?)"));
-      insert_segment_.emplace(std::move(segment));
-      WRIT_ASSIGN_OR_RETURN(Statement node, db_.Prepare("INSERT INTO ledger_nodes VALUES (?,?,?)"));
-      insert_node_.emplace(std::move(node));
-      WRIT_ASSIGN_OR_RETURN(Statement block, db_.Prepare("INSERT OR REPLACE INTO ledger_blocks VALUES (?,?,?,?,?)"));
-      upsert_block_.emplace(std::move(block));
-      WRIT_ASSIGN_OR_RETURN(Statement leaves, db_.Prepare("INSERT OR REPLACE INTO ledger_leaves VALUES (?,?)"));
-      upsert_leaves_.emplace(std::move(leaves));
-      WRIT_ASSIGN_OR_RETURN(Statement size, db_.Prepare(kSizeSql));
-      size_.emplace(std::move(size));
-    }
+    WRIT_ASSIGN_OR_RETURN(Statement insert_segment, db_.Prepare("INSERT INTO ledger_segments VALUES (?,?,?,?,?)"));
+    WRIT_ASSIGN_OR_RETURN(Statement insert_node, db_.Prepare("INSERT INTO ledger_nodes VALUES (?,?,?)"));
+    WRIT_ASSIGN_OR_RETURN(Statement upsert_block, db_.Prepare("INSERT OR REPLACE INTO ledger_blocks VALUES (?,?,?,?,?)"));
+    WRIT_ASSIGN_OR_RETURN(Statement upsert_leaves, db_.Prepare("INSERT OR REPLACE INTO ledger_leaves VALUES (?,?)"));
     if (!batch.segments.empty()) {
-      WRIT_ASSIGN_OR_RETURN(const uint64_t size, SizeFrom(*size_));
+      WRIT_ASSIGN_OR_RETURN(Statement size_query, db_.Prepare(kSizeSql));
+      WRIT_ASSIGN_OR_RETURN(const uint64_t size, SizeFrom(size_query));
       if (batch.segments.front().first != size) {
         return Fail(Code::kConflict, fmt::format("ledger append at {} but the store holds {} events",
                                                  batch.segments.front().first, size));
       }
     }
     for (const LedgerSegment& segment : batch.segments) {
-      WRIT_RETURN_IF_ERROR(Run(*insert_segment_, [&](Statement& insert) {
+      WRIT_RETURN_IF_ERROR(Run(insert_segment, [&](Statement& insert) {
         insert.Bind(1, static_cast<int64_t>(segment.first)).Bind(2, static_cast<int64_t>(segment.count));
         // Megabytes per segment: bound in place (Run resets the statement before `batch` goes away).
         insert.BindBlobUncopied(3, segment.data).BindBlobUncopied(4, segment.ends).BindBlobUncopied(5, segment.hashes);
       }));
     }
     for (const LedgerNodeRow& node : batch.nodes) {
-      WRIT_RETURN_IF_ERROR(Run(*insert_node_, [&](Statement& insert) {
+      WRIT_RETURN_IF_ERROR(Run(insert_node, [&](Statement& insert) {
         insert.Bind(1, int64_t{node.level}).Bind(2, static_cast<int64_t>(node.index)).BindBlob(3, node.hash);
       }));
     }
     for (const LedgerBlockRow& block : batch.blocks) {
-      WRIT_RETURN_IF_ERROR(Run(*upsert_block_, [&](Statement& upsert) {
+      WRIT_RETURN_IF_ERROR(Run(upsert_block, [&](Statement& upsert) {
         upsert.Bind(1, static_cast<int64_t>(block.block)).Bind(2, block.min_time_ms).Bind(3, block.max_time_ms);
         upsert.Bind(4, static_cast<int64_t>(block.kinds)).BindBlob(5, block.keys);
       }));
     }
     for (const LedgerLeafChunk& chunk : batch.leaves) {
-      WRIT_RETURN_IF_ERROR(Run(*upsert_leaves_, [&](Statement& upsert) {
+      WRIT_RETURN_IF_ERROR(Run(upsert_leaves, [&](Statement& upsert) {
         upsert.Bind(1, static_cast<int64_t>(chunk.chunk)).BindBlob(2, chunk.hashes);
       }));
     }
@@ -222,10 +204,8 @@ class SqliteLedgerStore final : public LedgerStore {
     if (end <= begin) return out;
     out.reserve((end - begin) * kHashSize);
     MutexLock lock(reader_->mu());
-    WRIT_ASSIGN_OR_RETURN(Statement* const reused, Reused(*reader_, leaves_,
-                                                          "SELECT chunk, hashes FROM ledger_leaves "
-                                                          "WHERE chunk >= ? AND chunk <= ? ORDER BY chunk"));
-    Statement& query = *reused;
+    WRIT_ASSIGN_OR_RETURN(Statement query, reader_->Prepare("SELECT chunk, hashes FROM ledger_leaves "
+                                                            "WHERE chunk >= ? AND chunk <= ? ORDER BY chunk"));
     query.Bind(1, static_cast<int64_t>(begin / kLedgerLeafChunk)).Bind(2, static_cast<int64_t>((end - 1) / kLedgerLeafChunk));
     uint64_t next = begin;
     Status status = Ok();
@@ -277,14 +257,11 @@ class SqliteLedgerStore final : public LedgerStore {
 
   Result<bool> ReadSegment(uint64_t first, bool containing, LedgerSegment& out) override {
     MutexLock lock(reader_->mu());
-    std::optional<Statement>& cached = containing ? segment_containing_ : segment_from_;
-    WRIT_ASSIGN_OR_RETURN(Statement* const reused,
-                          Reused(*reader_, cached,
-                                 containing ? "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
-                                              "WHERE first_idx <= ? ORDER BY first_idx DESC LIMIT 1"
-                                            : "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
-                                              "WHERE first_idx >= ? ORDER BY first_idx LIMIT 1"));
-    Statement& query = *reused;
+    WRIT_ASSIGN_OR_RETURN(Statement query,
+                          reader_->Prepare(containing ? "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
+                                                        "WHERE first_idx <= ? ORDER BY first_idx DESC LIMIT 1"
+                                                      : "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
+                                                        "WHERE first_idx >= ? ORDER BY first_idx LIMIT 1"));
     query.Bind(1, static_cast<int64_t>(first));
     auto has_row = query.Step();
     if (!has_row || !*has_row) {
@@ -392,11 +369,8 @@ class SqliteLedgerStore final : public LedgerStore {
 
   // The segment holding event `index`. REQUIRES: reader_->mu() held.
   Result<Located> Locate(uint64_t index) WRIT_REQUIRES(reader_->mu()) {
-    WRIT_ASSIGN_OR_RETURN(Statement* const reused,
-                          Reused(*reader_, locate_,
-                                 "SELECT first_idx, count FROM ledger_segments WHERE first_idx <= ? "
-                                 "ORDER BY first_idx DESC LIMIT 1"));
-    Statement& query = *reused;
+    WRIT_ASSIGN_OR_RETURN(Statement query, reader_->Prepare("SELECT first_idx, count FROM ledger_segments WHERE "
+                                                            "first_idx <= ? ORDER BY first_idx DESC LIMIT 1"));
     query.Bind(1, static_cast<int64_t>(index));
     auto has_row = query.Step();
     Located located;
@@ -413,17 +387,6 @@ class SqliteLedgerStore final : public LedgerStore {
   Database& db_;
   std::unique_ptr<Database> reader_;
   std::unique_ptr<Checkpointer> checkpointer_;  // null for a read-only database
-  // Cached statements: insert_*, upsert_block_ and size_ are used only inside a Transaction on db_
-  // (its mutex held); the others only with reader_'s mutex held.
-  std::optional<Statement> insert_segment_;
-  std::optional<Statement> insert_node_;
-  std::optional<Statement> upsert_block_;
-  std::optional<Statement> upsert_leaves_;
-  std::optional<Statement> leaves_;
-  std::optional<Statement> size_;
-  std::optional<Statement> locate_;
-  std::optional<Statement> segment_from_;
-  std::optional<Statement> segment_containing_;
 };
 
 }  // namespace
