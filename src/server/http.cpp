@@ -47,6 +47,18 @@ void Headers::Set(std::string name, std::string value) {
 
 void Headers::Add(std::string name, std::string value) { entries_.emplace_back(std::move(name), std::move(value)); }
 
+void Headers::Assign(std::span<const std::pair<std::string_view, std::string_view>> fields) {
+  if (entries_.size() > fields.size()) entries_.resize(fields.size());
+  for (size_t index = 0; index < fields.size(); ++index) {
+    if (index < entries_.size()) {
+      entries_[index].first.assign(fields[index].first);
+      entries_[index].second.assign(fields[index].second);
+    } else {
+      entries_.emplace_back(std::string(fields[index].first), std::string(fields[index].second));
+    }
+  }
+}
+
 void Headers::Remove(std::string_view name) {
   std::erase_if(entries_, [&](const Entry& entry) { return EqualsIgnoreCase(entry.first, name); });
 }

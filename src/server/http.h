@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +30,10 @@ class Headers {
   void Add(std::string name, std::string value);
   void Remove(std::string_view name);
   void Clear() { entries_.clear(); }
+  // Replaces every field by `fields`, in order, reusing the storage of the current ones: no
+  // allocation when each new name and value fits where the old one was (a client that sends the
+  // same fields on every request of a connection).
+  void Assign(std::span<const std::pair<std::string_view, std::string_view>> fields);
   const std::vector<Entry>& entries() const { return entries_; }
 
  private:

@@ -583,11 +583,13 @@ bool HttpServer::Impl::Loop::TakeRequest(const std::shared_ptr<Connection>& poin
   request.target.assign(head.target);
   const size_t question = request.target.find('?');
   request.path.assign(request.target, 0, question);
-  request.headers.Clear();
+  request.headers.Assign(head.fields);
   std::string_view client_id;
   for (const auto& [name, value] : head.fields) {
-    request.headers.Add(std::string(name), std::string(value));
-    if (client_id.empty() && internal::EqualsIgnoreAsciiCase(name, "x-request-id")) client_id = value;
+    if (internal::EqualsIgnoreAsciiCase(name, "x-request-id")) {
+      client_id = value;
+      break;
+    }
   }
   bool usable_id = !client_id.empty() && client_id.size() <= kMaxRequestIdBytes;
   for (const char c : client_id) usable_id = usable_id && c > ' ' && c < 0x7f;

@@ -43,6 +43,22 @@ TEST(HeadersTest, LookupIgnoresCase) {
   EXPECT_EQ(headers.entries().size(), 2u);
 }
 
+TEST(HeadersTest, AssignReplacesEveryFieldInOrder) {
+  Headers headers;
+  headers.Add("Old-One", "1");
+  headers.Add("Old-Two", "2");
+  headers.Add("Old-Three", "3");
+  const std::pair<std::string_view, std::string_view> two[] = {{"Host", "x"}, {"Authorization", "Bearer k"}};
+  headers.Assign(two);
+  EXPECT_THAT(headers.entries(), ElementsAre(Pair("Host", "x"), Pair("Authorization", "Bearer k")));
+  EXPECT_FALSE(headers.Has("Old-Three"));
+  const std::pair<std::string_view, std::string_view> three[] = {{"A", "1"}, {"B", "2"}, {"C", "3"}};
+  headers.Assign(three);
+  EXPECT_THAT(headers.entries(), ElementsAre(Pair("A", "1"), Pair("B", "2"), Pair("C", "3")));
+  headers.Assign({});
+  EXPECT_TRUE(headers.entries().empty());
+}
+
 TEST(HeadersTest, CaseFoldingIsAsciiLettersOnly) {
   Headers headers;
   headers.Add("X-[a]", "brackets");
