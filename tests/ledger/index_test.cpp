@@ -142,14 +142,18 @@ TEST(LeafFieldsTest, LeavesNotShapedAsTheLedgerWritesThemAreReadByName) {
   LeafScratch scratch;
   const std::string head = "{\"v\":1,\"id\":\"a\",\"time\":5,\"kind\":\"alert\"";
   const std::string tail = ",\"seq\":3,\"prev\":\"x\"}";
-  auto reordered = ReadLeafFields(head + ",\"correlation_id\":\"c\",\"subject\":\"s\"" + tail, scratch);
+  // The fields are views into the leaf: each leaf outlives them.
+  const std::string reordered_leaf = head + ",\"correlation_id\":\"c\",\"subject\":\"s\"" + tail;
+  auto reordered = ReadLeafFields(reordered_leaf, scratch);
   ASSERT_THAT(reordered, IsOk());
   EXPECT_EQ(reordered->subject, "s");
   EXPECT_EQ(reordered->correlation_id, "c");
-  auto unknown = ReadLeafFields(head + ",\"extra\":{\"subject\":\"no\"},\"subject\":\"s\"" + tail, scratch);
+  const std::string unknown_leaf = head + ",\"extra\":{\"subject\":\"no\"},\"subject\":\"s\"" + tail;
+  auto unknown = ReadLeafFields(unknown_leaf, scratch);
   ASSERT_THAT(unknown, IsOk());
   EXPECT_EQ(unknown->subject, "s");
-  auto in_details = ReadLeafFields(head + ",\"details\":{\"subject\":\"no\"}" + tail, scratch);
+  const std::string in_details_leaf = head + ",\"details\":{\"subject\":\"no\"}" + tail;
+  auto in_details = ReadLeafFields(in_details_leaf, scratch);
   ASSERT_THAT(in_details, IsOk());
   EXPECT_EQ(in_details->subject, "");
   EXPECT_EQ(in_details->seq, 3u);
