@@ -137,4 +137,25 @@ bool ConstantTimeEquals(std::string_view left, std::string_view right) {
   return difference == 0;
 }
 
+void AppendUtf8(std::string& out, uint32_t code_point) {
+  if (code_point < 0x80) {
+    out += static_cast<char>(code_point);
+    return;
+  }
+  char bytes[4];
+  size_t count = 0;
+  if (code_point < 0x800) {
+    bytes[count++] = static_cast<char>(0xc0 | (code_point >> 6));
+  } else if (code_point < 0x10000) {
+    bytes[count++] = static_cast<char>(0xe0 | (code_point >> 12));
+    bytes[count++] = static_cast<char>(0x80 | ((code_point >> 6) & 0x3f));
+  } else {
+    bytes[count++] = static_cast<char>(0xf0 | (code_point >> 18));
+    bytes[count++] = static_cast<char>(0x80 | ((code_point >> 12) & 0x3f));
+    bytes[count++] = static_cast<char>(0x80 | ((code_point >> 6) & 0x3f));
+  }
+  bytes[count++] = static_cast<char>(0x80 | (code_point & 0x3f));
+  out.append(bytes, count);
+}
+
 }  // namespace writ

@@ -1,4 +1,5 @@
-// Byte-to-text encodings: hex, base64 (RFC 4648 §4) and base64url without padding (§5, as JOSE uses).
+// Byte-to-text encodings: hex, base64 (RFC 4648 §4) and base64url without padding (§5, as JOSE uses);
+// and UTF-8 for one code point.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -23,6 +24,11 @@ std::string Base64UrlEncode(std::span<const uint8_t> bytes);
 // Strict: rejects padding, the standard alphabet's '+' and '/', and non-canonical trailing bits,
 // so one byte string has exactly one accepted encoding (JWS requires this).
 Result<std::string> Base64UrlDecode(std::string_view text);
+
+// Appends the UTF-8 encoding (1 to 4 bytes) of `code_point`. REQUIRES: code_point <= 0x10FFFF.
+// Surrogates (U+D800..U+DFFF) are encoded like any other value: callers that must produce valid
+// UTF-8 replace or refuse them first.
+void AppendUtf8(std::string& out, uint32_t code_point);
 
 // Compares two byte strings in time that depends only on their lengths (for secrets and MACs).
 bool ConstantTimeEquals(std::string_view left, std::string_view right);

@@ -1,5 +1,8 @@
 #include "common/encoding.h"
 
+#include <string>
+#include <utility>
+
 #include <gtest/gtest.h>
 
 #include "testing/matchers.h"
@@ -14,6 +17,18 @@ TEST(EncodingTest, Rfc4648Vectors) {
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(Base64Encode(plain), encoded);
     EXPECT_EQ(Base64Decode(encoded).value(), plain);
+  }
+}
+
+TEST(EncodingTest, AppendUtf8AtEachLengthBoundary) {
+  const std::pair<uint32_t, std::string_view> cases[] = {
+      {0x0, std::string_view("\0", 1)}, {0x7f, "\x7f"},          {0x80, "\xc2\x80"},
+      {0x7ff, "\xdf\xbf"},             {0x800, "\xe0\xa0\x80"}, {0xffff, "\xef\xbf\xbf"},
+      {0x10000, "\xf0\x90\x80\x80"}, {0x10ffff, "\xf4\x8f\xbf\xbf"}, {0xe9, "é"}};
+  for (const auto& [code_point, expected] : cases) {
+    std::string out = "x";
+    AppendUtf8(out, code_point);
+    EXPECT_EQ(out, "x" + std::string(expected)) << code_point;
   }
 }
 
