@@ -153,7 +153,12 @@ TEST_F(ApprovalsTest, WaitAsyncAnswersEveryWaiterWithoutHoldingTheirThreads) {
   };
   for (int n = 0; n < 5; ++n) approvals_->WaitAsync(id, std::chrono::seconds(30), record);
   approvals_->WaitAsync(id, std::chrono::milliseconds(20), record);  // times out still pending
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto answers = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return answered.size();
+  };
+  for (int spin = 0; spin < 500 && answers() == 0; ++spin) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   {
     std::lock_guard<std::mutex> lock(mutex);
     ASSERT_EQ(answered.size(), 1u);  // WaitAsync returned at once: only the timed-out one answered
