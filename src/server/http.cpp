@@ -3,20 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "server/internal/http_parser.h"
+
 namespace writ::server {
 namespace {
-
-// ASCII only (header names and media types are ASCII), without the locale lookups of tolower.
-bool EqualsIgnoreCase(std::string_view left, std::string_view right) {
-  if (left.size() != right.size()) return false;
-  for (size_t index = 0; index < left.size(); ++index) {
-    const auto a = static_cast<unsigned char>(left[index]);
-    const auto b = static_cast<unsigned char>(right[index]);
-    if (a == b) continue;
-    if ((a | 0x20) != (b | 0x20) || (a | 0x20) < 'a' || (a | 0x20) > 'z') return false;
-  }
-  return true;
-}
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -35,7 +25,7 @@ std::string_view Trim(std::string_view text) {
 
 std::optional<std::string_view> Headers::Get(std::string_view name) const {
   for (const Entry& entry : entries_) {
-    if (EqualsIgnoreCase(entry.first, name)) return std::string_view(entry.second);
+    if (internal::EqualsIgnoreAsciiCase(entry.first, name)) return std::string_view(entry.second);
   }
   return std::nullopt;
 }
@@ -60,7 +50,7 @@ void Headers::Assign(std::span<const std::pair<std::string_view, std::string_vie
 }
 
 void Headers::Remove(std::string_view name) {
-  std::erase_if(entries_, [&](const Entry& entry) { return EqualsIgnoreCase(entry.first, name); });
+  std::erase_if(entries_, [&](const Entry& entry) { return internal::EqualsIgnoreAsciiCase(entry.first, name); });
 }
 
 std::optional<std::string_view> QueryParams::Get(std::string_view name) const {
@@ -197,7 +187,7 @@ Response ErrorResponse(const Error& error) { return ErrorResponse(HttpStatusFor(
 
 bool IsJsonContentType(std::string_view content_type) {
   const size_t semicolon = content_type.find(';');
-  return EqualsIgnoreCase(Trim(content_type.substr(0, semicolon)), "application/json");
+  return internal::EqualsIgnoreAsciiCase(Trim(content_type.substr(0, semicolon)), "application/json");
 }
 
 Result<json::Value> ParseJsonBody(const Request& request) {
