@@ -110,8 +110,34 @@ Result<Identity> Registry::Get(Kind kind, const std::string& name) {
   WRIT_RETURN_IF_ERROR(ValidateName(name));
   WRIT_ASSIGN_OR_RETURN(const auto record, store_.Latest(std::string(KindName(kind)), name));
   if (!record) return Fail(Code::kNotFound, fmt::format("{} `{}` not found", KindName(kind), name));
-  WRIT_ASSIGN_OR_RETURN(Version version, ToVersion(*record));
-  return std::move(version.identity);
+  return Decode(*record);
+}
+
+Result<Identity> Registry::Decode(const store::IdentityRecord& record) {
+  std::string key;
+  key.reserve(record.kind.size() + 1 + record.name.size());
+  key.append(record.kind).push_back('/');
+  key.append(record.name);
+  std::shared_ptr<const Decoded> known;
+  {
+    MutexLock lock(decoded_mu_);
+    if (const auto found = decoded_.find(key); found != decoded_.end()) known = found->second;
+  }
+  if (known != nullptr && known->version == record.version && known->document == record.document) {
+    return known->identity;
+  }
+  WRIT_ASSIGN_OR_RETURN(Identity identity, ParseStoredDocument(record.document));
+  identity.version = record.version;
+  auto decoded = std::make_shared<const Decoded>(Decoded{record.version, record.document, identity});
+  MutexLock lock(decoded_mu_);
+  const auto found = decoded_.find(key);
+  if (found == decoded_.end()) {
+    if (decoded_.size() >= kMaxDecoded) decoded_.erase(decoded_.begin());
+    decoded_.emplace(std::move(key), std::move(decoded));
+  } else if (found->second->version <= record.version) {
+    found->second = std::move(decoded);
+  }
+  return identity;
 }
 
 Result<std::vector<Identity>> Registry::List(const ListOptions& options) {

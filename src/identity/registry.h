@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
@@ -16,6 +17,7 @@
 
 namespace writ::store {
 class IdentityStore;
+struct IdentityRecord;
 }
 
 namespace writ::identity {
@@ -64,6 +66,9 @@ class Registry {
   Result<Identity> CreateIdentity(Identity spec, const ChangeContext& context);
 
   // The latest version. Errors: kNotFound; kUnavailable; kDataLoss if the stored document is corrupt.
+  // Every call asks the store for the latest record (so a store failure is an error, and a change
+  // is seen at once); the JSON document is parsed once per version and kept (bounded), since a
+  // decision reads its principal and the principal's groups.
   Result<Identity> Get(Kind kind, const std::string& name);
 
   // Latest versions matching `options`, ordered by name. Errors: kInvalidArgument for a bad limit.
@@ -91,10 +96,21 @@ class Registry {
   Registry(store::IdentityStore& store, RegistryOptions options);
   Status CheckReferences(const Identity& identity);
   Result<Identity> Store(Identity identity, std::string_view change, const ChangeContext& context);
+  // The identity of `record`, parsed once per stored document.
+  Result<Identity> Decode(const store::IdentityRecord& record);
   const Clock& clock() const { return options_.clock != nullptr ? *options_.clock : SystemClock(); }
 
   store::IdentityStore& store_;
   RegistryOptions options_;
+  // Parsed documents by "<kind>/<name>": a hit needs the same version and the same document text.
+  struct Decoded {
+    int64_t version = 0;
+    std::string document;
+    Identity identity;
+  };
+  static constexpr size_t kMaxDecoded = 4096;
+  Mutex decoded_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const Decoded>> decoded_ WRIT_GUARDED_BY(decoded_mu_);
   Mutex listeners_mu_;
   std::vector<ChangeListener> listeners_ WRIT_GUARDED_BY(listeners_mu_);
 };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/identity_store.h"
 #include "store/sqlite_store.h"
 #include "testing/fake_clock.h"
 #include "testing/matchers.h"
@@ -121,6 +122,68 @@ TEST_F(RegistryTest, ChangesNeedAnAuthorAndABoundedReason) {
   EXPECT_THAT(registry_->Transition(Kind::kHuman, "alice", State::kSuspended, {"", ""}), FailsWith(Code::kInvalidArgument));
   EXPECT_THAT(registry_->Transition(Kind::kHuman, "alice", State::kSuspended, {"root", std::string(2000, 'x')}),
               FailsWith(Code::kInvalidArgument, HasSubstr("reason")));
+}
+
+// Reads go to the store every time (parsed documents are kept, not answers): every change is seen
+// by the next Get, whatever was read before it.
+TEST_F(RegistryTest, EveryChangeIsSeenByTheNextGet) {
+  ASSERT_THAT(Create(R"({"kind":"human","name":"alice"})"), IsOk());
+  ASSERT_THAT(Create(R"({"kind":"group","name":"bots"})"), IsOk());
+  ASSERT_THAT(Create(R"({"kind":"agent","name":"bot","owner":"alice"})"), IsOk());
+  ASSERT_EQ(registry_->Get(Kind::kAgent, "bot")->state, State::kActive);
+  ASSERT_THAT(registry_->Transition(Kind::kAgent, "bot", State::kSuspended, admin_), IsOk());
+  EXPECT_EQ(registry_->Get(Kind::kAgent, "bot")->state, State::kSuspended);
+  ASSERT_THAT(registry_->Transition(Kind::kAgent, "bot", State::kActive, admin_), IsOk());
+  EXPECT_EQ(registry_->Get(Kind::kAgent, "bot")->state, State::kActive);
+  ASSERT_THAT(registry_->Update(Kind::kAgent, "bot", {.groups = std::vector<std::string>{"bots"}}, admin_), IsOk());
+  const Identity updated = registry_->Get(Kind::kAgent, "bot").value();
+  EXPECT_EQ(updated.groups, std::vector<std::string>{"bots"});
+  EXPECT_EQ(updated.version, 4);
+  ASSERT_THAT(registry_->Transition(Kind::kAgent, "bot", State::kRevoked, admin_), IsOk());
+  const Identity revoked = registry_->Get(Kind::kAgent, "bot").value();
+  EXPECT_EQ(revoked.state, State::kRevoked);
+  EXPECT_EQ(revoked.groups, std::vector<std::string>{"bots"});
+  // A reopened store (nothing in memory) reads the same.
+  registry_.reset();
+  store_.reset();
+  store_ = store::SqliteStore::Open(dir_.file("writ.db")).value();
+  registry_ = Registry::Create(store_->identities(), {.trust_domain = "example.org", .clock = &clock_}).value();
+  EXPECT_EQ(registry_->Get(Kind::kAgent, "bot").value(), revoked);
+}
+
+// An identity store that fails on demand (reads only).
+class FailingReads final : public store::IdentityStore {
+ public:
+  explicit FailingReads(store::IdentityStore& real) : real_(real) {}
+  bool fail = false;
+  Status Create(const store::IdentityRecord& record) override { return real_.Create(record); }
+  Status Append(const store::IdentityRecord& record) override { return real_.Append(record); }
+  Result<std::optional<store::IdentityRecord>> Latest(const std::string& kind, const std::string& name) override {
+    if (fail) return Fail(Code::kUnavailable, "injected store failure");
+    return real_.Latest(kind, name);
+  }
+  Result<std::vector<store::IdentityRecord>> List(const store::IdentityQuery& query) override { return real_.List(query); }
+  Result<std::vector<store::IdentityRecord>> History(const std::string& kind, const std::string& name) override {
+    return real_.History(kind, name);
+  }
+
+ private:
+  store::IdentityStore& real_;
+};
+
+// What the registry keeps (parsed documents) never answers for a store that fails: the error
+// reaches the caller (a decision then denies: "identity store unavailable").
+TEST_F(RegistryTest, StoreFailureIsAnErrorEvenForAnIdentityReadBefore) {
+  FailingReads store(store_->identities());
+  auto registry = Registry::Create(store, {.trust_domain = "example.org", .clock = &clock_}).value();
+  ASSERT_THAT(registry->CreateIdentity(ParseCreateRequest(json::Parse(R"({"kind":"human","name":"alice"})").value()).value(),
+                                       admin_),
+              IsOk());
+  ASSERT_EQ(registry->Get(Kind::kHuman, "alice")->name, "alice");
+  store.fail = true;
+  EXPECT_THAT(registry->Get(Kind::kHuman, "alice"), FailsWith(Code::kUnavailable, "injected store failure"));
+  store.fail = false;
+  EXPECT_THAT(registry->Get(Kind::kHuman, "alice"), IsOk());
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "store/sqlite/identity_store.h"
 
 #include <array>
+#include <memory>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -62,50 +64,72 @@ Result<std::vector<IdentityRecord>> Collect(Statement& query) {
   }
 }
 
+// The latest record of each recently read or written identity, so that a decision (which reads
+// its principal and the principal's groups) costs no SQL and does not wait for the database's lock
+// while the ledger commits. writd is the only writer of its database, and every write goes
+// through this store: a committed change replaces its entry before Create/Append return, so a
+// suspension or revocation is seen by the very next read. Entries only move forward in version (a
+// fill that read an older version never replaces a newer entry); a write that fails drops its
+// entry, so the next read goes to the database. Bounded: past kMaxEntries, an arbitrary entry gives
+// way. Misses (not found) are not cached. Thread-safe.
+class LatestCache {
+ public:
+  static constexpr size_t kMaxEntries = 4096;
+
+  std::shared_ptr<const IdentityRecord> Find(const std::string& kind, const std::string& name) WRIT_EXCLUDES(mu_) {
+    const std::string key = Key(kind, name);
+    MutexLock lock(mu_);
+    const auto found = entries_.find(key);
+    return found == entries_.end() ? nullptr : found->second;
+  }
+
+  // Keeps `record` unless the entry already holds a newer version.
+  void Put(const IdentityRecord& record) WRIT_EXCLUDES(mu_) {
+    auto entry = std::make_shared<const IdentityRecord>(record);
+    std::string key = Key(record.kind, record.name);
+    MutexLock lock(mu_);
+    const auto found = entries_.find(key);
+    if (found != entries_.end()) {
+      if (found->second->version <= record.version) found->second = std::move(entry);
+      return;
+    }
+    if (entries_.size() >= kMaxEntries) entries_.erase(entries_.begin());
+    entries_.emplace(std::move(key), std::move(entry));
+  }
+
+  void Drop(const std::string& kind, const std::string& name) WRIT_EXCLUDES(mu_) {
+    const std::string key = Key(kind, name);
+    MutexLock lock(mu_);
+    entries_.erase(key);
+  }
+
+ private:
+  // Names never hold '/' (identity::ValidateName); kinds are fixed words.
+  static std::string Key(const std::string& kind, const std::string& name) {
+    std::string key;
+    key.reserve(kind.size() + 1 + name.size());
+    key.append(kind).push_back('/');
+    key.append(name);
+    return key;
+  }
+
+  Mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const IdentityRecord>> entries_ WRIT_GUARDED_BY(mu_);
+};
+
 class SqliteIdentityStore final : public IdentityStore {
  public:
   explicit SqliteIdentityStore(Database& db) : db_(db) {}
 
   Status Create(const IdentityRecord& record) override {
     if (record.version != 1) return Fail(Code::kInvalidArgument, "a new identity starts at version 1");
-    Transaction transaction(db_);
-    WRIT_RETURN_IF_ERROR(transaction.Begin());
-    // The version row goes first: the identities row references it.
-    auto inserted = InsertVersion(db_, record);
-    if (inserted) {
-      WRIT_ASSIGN_OR_RETURN(Statement insert, db_.Prepare("INSERT INTO identities VALUES (?,?,?,?,?,?)"));
-      insert.Bind(1, record.kind).Bind(2, record.name).Bind(3, record.version);
-      insert.Bind(4, record.state).Bind(5, record.owner).Bind(6, record.tier);
-      inserted = insert.Run();
-    }
-    if (!inserted && inserted.error().code == Code::kConflict) {
-      return Fail(Code::kConflict, fmt::format("{} `{}` already exists", record.kind, record.name));
-    }
-    WRIT_RETURN_IF_ERROR(inserted);
-    return transaction.Commit();
+    return Written(record, CreateRow(record));
   }
 
-  Status Append(const IdentityRecord& record) override {
-    Transaction transaction(db_);
-    WRIT_RETURN_IF_ERROR(transaction.Begin());
-    WRIT_ASSIGN_OR_RETURN(Statement current, db_.Prepare("SELECT version FROM identities WHERE kind = ? AND name = ?"));
-    current.Bind(1, record.kind).Bind(2, record.name);
-    WRIT_ASSIGN_OR_RETURN(const bool exists, current.Step());
-    if (!exists) return Fail(Code::kNotFound, fmt::format("{} `{}` not found", record.kind, record.name));
-    if (current.ColumnInt(0) != record.version - 1) {
-      return Fail(Code::kConflict, fmt::format("{} `{}` changed concurrently (now at version {}); retry",
-                                               record.kind, record.name, current.ColumnInt(0)));
-    }
-    WRIT_RETURN_IF_ERROR(InsertVersion(db_, record));
-    WRIT_ASSIGN_OR_RETURN(Statement update, db_.Prepare("UPDATE identities SET version = ?, state = ?, owner = ?, tier = ? "
-                                                        "WHERE kind = ? AND name = ?"));
-    update.Bind(1, record.version).Bind(2, record.state).Bind(3, record.owner).Bind(4, record.tier);
-    update.Bind(5, record.kind).Bind(6, record.name);
-    WRIT_RETURN_IF_ERROR(update.Run());
-    return transaction.Commit();
-  }
+  Status Append(const IdentityRecord& record) override { return Written(record, AppendRow(record)); }
 
   Result<std::optional<IdentityRecord>> Latest(const std::string& kind, const std::string& name) override {
+    if (auto cached = cache_.Find(kind, name)) return std::optional<IdentityRecord>(*cached);
     MutexLock lock(db_.mu());
     WRIT_ASSIGN_OR_RETURN(Statement query,
                           db_.Prepare(fmt::format("SELECT {} FROM identities i JOIN identity_versions v USING "
@@ -114,7 +138,11 @@ class SqliteIdentityStore final : public IdentityStore {
     query.Bind(1, kind).Bind(2, name);
     WRIT_ASSIGN_OR_RETURN(const bool found, query.Step());
     if (!found) return std::optional<IdentityRecord>();
-    return std::optional<IdentityRecord>(ReadRecord(query));
+    IdentityRecord record = ReadRecord(query);
+    // Still under the database's lock: no write can commit between this read and the fill (and
+    // a fill never replaces a newer version anyway).
+    cache_.Put(record);
+    return std::optional<IdentityRecord>(std::move(record));
   }
 
   Result<std::vector<IdentityRecord>> List(const IdentityQuery& filter) override {
@@ -142,7 +170,57 @@ class SqliteIdentityStore final : public IdentityStore {
   }
 
  private:
+  // After a write: the committed record becomes the cached latest; on any failure (even one whose
+  // commit may have reached the disk) the entry is dropped, so the next read asks the database.
+  Status Written(const IdentityRecord& record, Status written) {
+    if (written) {
+      cache_.Put(record);
+    } else {
+      cache_.Drop(record.kind, record.name);
+    }
+    return written;
+  }
+
+  Status CreateRow(const IdentityRecord& record) {
+    Transaction transaction(db_);
+    WRIT_RETURN_IF_ERROR(transaction.Begin());
+    // The version row goes first: the identities row references it.
+    auto inserted = InsertVersion(db_, record);
+    if (inserted) {
+      WRIT_ASSIGN_OR_RETURN(Statement insert, db_.Prepare("INSERT INTO identities VALUES (?,?,?,?,?,?)"));
+      insert.Bind(1, record.kind).Bind(2, record.name).Bind(3, record.version);
+      insert.Bind(4, record.state).Bind(5, record.owner).Bind(6, record.tier);
+      inserted = insert.Run();
+    }
+    if (!inserted && inserted.error().code == Code::kConflict) {
+      return Fail(Code::kConflict, fmt::format("{} `{}` already exists", record.kind, record.name));
+    }
+    WRIT_RETURN_IF_ERROR(inserted);
+    return transaction.Commit();
+  }
+
+  Status AppendRow(const IdentityRecord& record) {
+    Transaction transaction(db_);
+    WRIT_RETURN_IF_ERROR(transaction.Begin());
+    WRIT_ASSIGN_OR_RETURN(Statement current, db_.Prepare("SELECT version FROM identities WHERE kind = ? AND name = ?"));
+    current.Bind(1, record.kind).Bind(2, record.name);
+    WRIT_ASSIGN_OR_RETURN(const bool exists, current.Step());
+    if (!exists) return Fail(Code::kNotFound, fmt::format("{} `{}` not found", record.kind, record.name));
+    if (current.ColumnInt(0) != record.version - 1) {
+      return Fail(Code::kConflict, fmt::format("{} `{}` changed concurrently (now at version {}); retry",
+                                               record.kind, record.name, current.ColumnInt(0)));
+    }
+    WRIT_RETURN_IF_ERROR(InsertVersion(db_, record));
+    WRIT_ASSIGN_OR_RETURN(Statement update, db_.Prepare("UPDATE identities SET version = ?, state = ?, owner = ?, tier = ? "
+                                                        "WHERE kind = ? AND name = ?"));
+    update.Bind(1, record.version).Bind(2, record.state).Bind(3, record.owner).Bind(4, record.tier);
+    update.Bind(5, record.kind).Bind(6, record.name);
+    WRIT_RETURN_IF_ERROR(update.Run());
+    return transaction.Commit();
+  }
+
   Database& db_;
+  LatestCache cache_;
 };
 
 }  // namespace
