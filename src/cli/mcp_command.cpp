@@ -1,17 +1,12 @@
 #include "cli/mcp_command.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <ostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,12 +20,12 @@
 #include "gateway/authzen_client.h"
 #include "gateway/http_proxy.h"
 #include "gateway/stdio_proxy.h"
+#include "gateway/token_file.h"
 #include "gateway/unix_http.h"
 
 namespace writ::cli {
 namespace {
 
-constexpr size_t kMaxTokenFileBytes = 16 << 10;
 constexpr std::chrono::seconds kRenewRetry{5};
 
 struct McpOptions {
@@ -56,52 +51,22 @@ class TokenSource {
  public:
   virtual ~TokenSource() = default;
   virtual Result<std::string> Current() = 0;
+  // After writd refused the token Current() gave: a token from the source itself, not a kept one.
+  virtual Result<std::string> Reread() { return Current(); }
   virtual std::string Describe() const = 0;  // for messages: where the token comes from
 };
 
-// The token `writ run` keeps in $WRIT_TOKEN_FILE. The file is replaced (renamed over) at each
-// renewal and removed at expiry, so it is re-read whenever its inode, size or mtime change.
+// The token `writ run` keeps in $WRIT_TOKEN_FILE (gateway/token_file.h: looked at once a second,
+// and at once when writd refuses the token).
 class FileTokenSource final : public TokenSource {
  public:
-  explicit FileTokenSource(std::string path) : path_(std::move(path)) {}
-
-  Result<std::string> Current() override {
-    struct stat info {};
-    if (::stat(path_.c_str(), &info) != 0) {
-      return Fail(Code::kUnauthenticated, fmt::format("cannot read the token file `{}`: {}", path_, std::strerror(errno)));
-    }
-    std::lock_guard lock(mu_);
-    if (!token_.empty() && info.st_ino == ino_ && info.st_size == size_ && info.st_mtim.tv_sec == mtime_.tv_sec &&
-        info.st_mtim.tv_nsec == mtime_.tv_nsec) {
-      return token_;
-    }
-    if (info.st_size <= 0 || static_cast<size_t>(info.st_size) > kMaxTokenFileBytes) {
-      return Fail(Code::kUnauthenticated, fmt::format("the token file `{}` is empty or too large", path_));
-    }
-    std::ifstream file(path_, std::ios::binary);
-    std::stringstream text;
-    text << file.rdbuf();
-    std::string token = text.str();
-    while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-    if (!file || token.empty() || token.find_first_of(" \t\r\n") != std::string::npos) {
-      return Fail(Code::kUnauthenticated, fmt::format("the token file `{}` holds no token", path_));
-    }
-    token_ = std::move(token);
-    ino_ = info.st_ino;
-    size_ = info.st_size;
-    mtime_ = info.st_mtim;
-    return token_;
-  }
-
-  std::string Describe() const override { return fmt::format("the token in WRIT_TOKEN_FILE `{}`", path_); }
+  explicit FileTokenSource(std::string path) : file_(std::move(path)) {}
+  Result<std::string> Current() override { return file_.Current(); }
+  Result<std::string> Reread() override { return file_.Reread(); }
+  std::string Describe() const override { return fmt::format("the token in WRIT_TOKEN_FILE `{}`", file_.path()); }
 
  private:
-  const std::string path_;
-  std::mutex mu_;
-  std::string token_;  // guarded by mu_, with the file facts it was read under
-  ino_t ino_ = 0;
-  off_t size_ = 0;
-  timespec mtime_{};
+  gateway::TokenFile file_;
 };
 
 // A token writd issues to this very process by attestation (its uid, gid and executable matched
@@ -225,10 +190,11 @@ gateway::HttpTransport WritdTransport(std::string socket, std::shared_ptr<TokenS
              std::chrono::milliseconds timeout, std::string_view request_id,
              std::string_view token) -> Result<gateway::HttpReply> {
     std::string authorization;
+    std::string own;  // the source's token, when it is the one sent
     if (!token.empty()) {
       authorization = fmt::format("Bearer {}", token);
     } else if (tokens != nullptr) {
-      WRIT_ASSIGN_OR_RETURN(const std::string own, tokens->Current());
+      WRIT_ASSIGN_OR_RETURN(own, tokens->Current());
       authorization = "Bearer " + own;
     }
     thread_local std::unique_ptr<gateway::UnixHttpConnection> connection;
@@ -236,7 +202,17 @@ gateway::HttpTransport WritdTransport(std::string socket, std::shared_ptr<TokenS
     std::vector<std::pair<std::string_view, std::string_view>> headers;
     if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
     if (!request_id.empty()) headers.emplace_back("X-Request-ID", request_id);
-    WRIT_ASSIGN_OR_RETURN(const gateway::RawHttpReply raw, connection->Request(method, path, body, headers, timeout));
+    WRIT_ASSIGN_OR_RETURN(gateway::RawHttpReply raw, connection->Request(method, path, body, headers, timeout));
+    if (raw.status == 401 && !own.empty()) {
+      // writd refused the token before doing anything: if `writ run` has put a new one on disk
+      // since it was read, send the request once more with it.
+      auto fresh = tokens->Reread();
+      if (fresh && *fresh != own) {
+        authorization = "Bearer " + *fresh;
+        headers.front().second = authorization;
+        WRIT_ASSIGN_OR_RETURN(raw, connection->Request(method, path, body, headers, timeout));
+      }
+    }
     gateway::HttpReply reply{.status = raw.status};
     if (!raw.body.empty()) {
       if (auto parsed = json::Parse(raw.body)) reply.body = std::move(*parsed);
