@@ -24,13 +24,6 @@ constexpr DecodeTable MakeDecodeTable(const char* alphabet) {
 constexpr DecodeTable kStdTable = MakeDecodeTable(kBase64Std);
 constexpr DecodeTable kUrlTable = MakeDecodeTable(kBase64Url);
 
-int HexValue(char ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
-
 std::string Encode(std::string_view bytes, const char* alphabet, bool pad) {
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
@@ -103,8 +96,8 @@ Result<std::string> HexDecode(std::string_view text) {
   std::string out;
   out.reserve(text.size() / 2);
   for (size_t index = 0; index < text.size(); index += 2) {
-    const int high = HexValue(text[index]);
-    const int low = HexValue(text[index + 1]);
+    const int high = HexDigitValue(text[index]);
+    const int low = HexDigitValue(text[index + 1]);
     if (high < 0 || low < 0) return Fail(Code::kInvalidArgument, "hex text has a non-hex character");
     out += static_cast<char>(high << 4 | low);
   }

@@ -10,6 +10,14 @@
 
 namespace writ {
 
+// The value (0 to 15) of one hex digit, upper or lower case; -1 for any other character.
+constexpr int HexDigitValue(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
 std::string HexEncode(std::span<const uint8_t> bytes);
 std::string HexEncode(std::string_view bytes);
 // Accepts upper or lower case. Errors: kInvalidArgument on odd length or a non-hex character.

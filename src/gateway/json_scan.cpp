@@ -13,13 +13,6 @@ constexpr size_t kMaxPlainIdDigits = 18;  // fits int64, so json::Serialize writ
 bool IsSpace(char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; }
 bool IsDigit(char ch) { return ch >= '0' && ch <= '9'; }
 
-int HexValue(char ch) {
-  if (ch >= '0' && ch <= '9') return ch - '0';
-  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-  return -1;
-}
-
 // Checks one JSON text. Positions are byte offsets into text_.
 class Scanner {
  public:
@@ -154,7 +147,7 @@ class Scanner {
     if (text_.size() - pos_ < 4) return Bad("four hex digits");
     uint32_t code = 0;
     for (int index = 0; index < 4; ++index) {
-      const int digit = HexValue(text_[pos_ + index]);
+      const int digit = HexDigitValue(text_[pos_ + index]);
       if (digit < 0) return Bad("four hex digits");
       code = code * 16 + static_cast<uint32_t>(digit);
     }

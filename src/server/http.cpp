@@ -3,17 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/encoding.h"
 #include "server/internal/http_parser.h"
 
 namespace writ::server {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -74,8 +68,8 @@ Result<std::string> PercentDecode(std::string_view text, bool plus_is_space) {
   for (size_t index = 0; index < text.size(); ++index) {
     const char c = text[index];
     if (c == '%') {
-      const int high = index + 1 < text.size() ? HexValue(text[index + 1]) : -1;
-      const int low = index + 2 < text.size() ? HexValue(text[index + 2]) : -1;
+      const int high = index + 1 < text.size() ? HexDigitValue(text[index + 1]) : -1;
+      const int low = index + 2 < text.size() ? HexDigitValue(text[index + 2]) : -1;
       if (high < 0 || low < 0) {
         return Fail(Code::kInvalidArgument, "invalid percent-escape in `" + std::string(text.substr(0, 200)) + "`");
       }

@@ -54,6 +54,24 @@ TEST(EncodingTest, HexRoundTripsAndRejectsJunk) {
   EXPECT_THAT(HexDecode("zz"), FailsWith(Code::kInvalidArgument));
 }
 
+TEST(EncodingTest, HexDigitValueAcceptsExactlyTheTwentyTwoHexDigits) {
+  int accepted = 0;
+  for (int byte = 0; byte < 256; ++byte) {
+    const char ch = static_cast<char>(byte);
+    const int value = HexDigitValue(ch);
+    if (value < 0) continue;
+    ++accepted;
+    EXPECT_LT(value, 16) << byte;
+  }
+  EXPECT_EQ(accepted, 22);
+  EXPECT_EQ(HexDigitValue('0'), 0);
+  EXPECT_EQ(HexDigitValue('9'), 9);
+  EXPECT_EQ(HexDigitValue('a'), 10);
+  EXPECT_EQ(HexDigitValue('F'), 15);
+  EXPECT_EQ(HexDigitValue('g'), -1);
+  EXPECT_EQ(HexDigitValue('\xff'), -1);
+}
+
 TEST(EncodingTest, ConstantTimeEqualsComparesContentAndLength) {
   EXPECT_TRUE(ConstantTimeEquals("secret", "secret"));
   EXPECT_FALSE(ConstantTimeEquals("secret", "secreT"));

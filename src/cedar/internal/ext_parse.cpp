@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "cedar/internal/ext.h"
+#include "common/encoding.h"
 
 namespace writ::cedar::internal {
 namespace {
@@ -31,13 +32,6 @@ bool ParseV4(std::string_view s, uint8_t* out) {
     }
   }
   return i == s.size();
-}
-
-int HexVal(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // IPv6 with `::` compression and an optional trailing dotted IPv4.
@@ -73,8 +67,8 @@ bool ParseV6(std::string_view s, uint8_t* out) {
     }
     size_t start = i;
     unsigned value = 0;
-    while (i < s.size() && HexVal(s[i]) >= 0 && i - start < 4) {
-      value = value * 16 + static_cast<unsigned>(HexVal(s[i]));
+    while (i < s.size() && HexDigitValue(s[i]) >= 0 && i - start < 4) {
+      value = value * 16 + static_cast<unsigned>(HexDigitValue(s[i]));
       ++i;
     }
     if (i == start) return false;

@@ -29,13 +29,6 @@ size_t Utf8Len(std::string_view s, size_t i) {
   return n;
 }
 
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Decodes one escape starting after the backslash at raw[i]; advances i. Appends to out.
 bool DecodeEscape(std::string_view raw, size_t& i, std::string& out, std::string* err) {
   char c = raw[i++];
@@ -48,11 +41,11 @@ bool DecodeEscape(std::string_view raw, size_t& i, std::string& out, std::string
     case '"': out += '"'; return true;
     case '\'': out += '\''; return true;
     case 'x': {
-      if (i + 2 > raw.size() || Hex(raw[i]) < 0 || Hex(raw[i + 1]) < 0) {
+      if (i + 2 > raw.size() || HexDigitValue(raw[i]) < 0 || HexDigitValue(raw[i + 1]) < 0) {
         *err = "invalid escape `\\x`: expected two hex digits";
         return false;
       }
-      int v = Hex(raw[i]) * 16 + Hex(raw[i + 1]);
+      int v = HexDigitValue(raw[i]) * 16 + HexDigitValue(raw[i + 1]);
       if (v > 0x7f) {
         *err = "invalid escape `\\x" + std::string(raw.substr(i, 2)) + "`: must be at most 7f";
         return false;
@@ -70,11 +63,11 @@ bool DecodeEscape(std::string_view raw, size_t& i, std::string& out, std::string
       uint32_t cp = 0;
       size_t digits = 0;
       while (i < raw.size() && raw[i] != '}') {
-        if (Hex(raw[i]) < 0 || digits >= 6) {
+        if (HexDigitValue(raw[i]) < 0 || digits >= 6) {
           *err = "invalid unicode escape";
           return false;
         }
-        cp = cp * 16 + static_cast<uint32_t>(Hex(raw[i]));
+        cp = cp * 16 + static_cast<uint32_t>(HexDigitValue(raw[i]));
         ++digits;
         ++i;
       }
