@@ -3,7 +3,8 @@
 //   node bench/mcp/latency.mjs [--calls 2000]                       decisions from the stand-in
 //   node bench/mcp/latency.mjs --writd [--durability strict|batched] [--calls 2000]
 //                              [--agents 10 --concurrency 4 --rounds 300] [--writd-threads N]
-//                              [--writd-log FILE]   (writd's JSON log lines, e.g. per-request duration_us)
+//                              [--writd-log FILE]   (writd's JSON log lines, e.g. per-request duration_us;
+//                                                    default: a file in the temp dir, removed at the end)
 // Stand-in: tests/gateway/node/fake_writd.mjs in its own process (the proxy's own cost and one
 // HTTP round trip). --writd: a fresh writd (WRITD_BINARY or build/release/src/main/writd) in a temp
 // data dir with the given audit durability; each agent's proxy runs with its own token file.
@@ -129,10 +130,12 @@ async function startWritd(dir, socket) {
   const binary = process.env.WRITD_BINARY ?? path.join(root, 'build/release/src/main/writd');
   const config = path.join(dir, 'writd.yaml');
   fs.writeFileSync(config, writdThreads ? `threads: ${writdThreads}\n` : '{}\n');
+  // writd's log lines go straight to a file, as with its `log_file`: not through a pipe into this
+  // process, which would wake the measuring client once per request.
+  const log = fs.openSync(option('--writd-log') ?? path.join(dir, 'writd.log'), 'a');
   const writd = spawn(binary, ['--config', config, '--data-dir', data, '--listen-tcp', ''],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, WRIT_AUDIT_DURABILITY: durability } });
-  if (option('--writd-log')) writd.stderr.pipe(fs.createWriteStream(option('--writd-log')));  // for profiling
-  else writd.stderr.resume();
+    { stdio: ['ignore', 'ignore', log], env: { ...process.env, WRIT_AUDIT_DURABILITY: durability } });
+  fs.closeSync(log);
   process.on('exit', () => writd.kill('SIGKILL'));  // also when the bench fails half-way
   for (let i = 0; i < 200; i++) {
     try { await writ(socket, 'status'); break; } catch { await new Promise((r) => setTimeout(r, 50)); }

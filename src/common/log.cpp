@@ -159,7 +159,16 @@ std::string FormatLine(Level level, std::string_view message, std::initializer_l
 
 void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (!Enabled(level)) return;
-  thread_local std::string line;
+  // The thread's buffer, unless it is already destroyed (a line written from a destructor that runs
+  // after the thread's own thread_local objects): then a buffer of this call's own.
+  thread_local bool buffer_gone = false;  // trivially destructible: readable at any time
+  struct Buffer {
+    std::string line;
+    ~Buffer() { buffer_gone = true; }
+  };
+  thread_local Buffer buffer;
+  std::string own;
+  std::string& line = buffer_gone ? own : buffer.line;
   line.clear();
   AppendLine(line, level, message, fields, SystemClock().Now());
   line += '\n';

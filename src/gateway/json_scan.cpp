@@ -22,6 +22,7 @@ class Scanner {
     SkipSpace();
     if (pos_ >= text_.size() || text_[pos_] != '{') return Bad("a JSON object");
     std::vector<RawMember> members;
+    members.reserve(6);  // a JSON-RPC message has at most 4 members of its own (jsonrpc, id, method or result/error, params)
     WRIT_RETURN_IF_ERROR(Object(1, &members));
     SkipSpace();
     if (pos_ != text_.size()) return Bad("the end of the text");

@@ -107,6 +107,29 @@ TEST(LogTest, ConcurrentLinesNeverInterleaveInTheFile) {
   EXPECT_EQ(lines, kThreads * kLines);
 }
 
+// A line written by a thread_local object's destructor, after the logger's own per-thread buffer is
+// gone (destruction runs in reverse order of construction), is still written whole.
+TEST(LogTest, LinesFromThreadExitDestructorsAreWritten) {
+  TempDir dir;
+  const std::string path = dir.file("exit.log");
+  ASSERT_THAT(LogToFile(path), IsOk());
+  std::thread([] {
+    struct LogsOnExit {
+      ~LogsOnExit() { Info("from a destructor", {{"late", true}}); }
+    };
+    thread_local LogsOnExit logs_on_exit;  // constructed before the logger's buffer...
+    (void)&logs_on_exit;
+    Info("first line");  // ...which this first line constructs, so it is destroyed first
+  }).join();
+  std::ifstream file(path);
+  std::string first, second;
+  ASSERT_TRUE(std::getline(file, first));
+  ASSERT_TRUE(std::getline(file, second));
+  EXPECT_EQ(json::Parse(first)->Find("msg")->as_string(), "first line");
+  EXPECT_EQ(json::Parse(second)->Find("msg")->as_string(), "from a destructor");
+  EXPECT_TRUE(json::Parse(second)->Find("late")->as_bool());
+}
+
 TEST(LogTest, UnopenableFileIsAnError) {
   EXPECT_THAT(LogToFile("/nonexistent-dir/writd.log"), FailsWith(Code::kUnavailable, ::testing::HasSubstr("cannot open log file")));
 }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "store/sqlite/database.h"
+#include "store/sqlite/identity_cache.h"
 #include "store/sqlite_store.h"
 #include "testing/matchers.h"
 #include "testing/temp_dir.h"
@@ -158,6 +159,24 @@ TEST_F(IdentityStoreTest, ReadsRacingWritesNeverGoBack) {
   for (std::thread& reader : readers) reader.join();
   EXPECT_EQ(regressions.load(), 0);
   EXPECT_EQ(identities().Latest("agent", "bot").value()->version, kLast);
+}
+
+TEST(IdentityCacheTest, KeepsTheNewestVersionForgetsOnDropAndStaysBounded) {
+  sqlite::IdentityCache cache(/*capacity=*/3);
+  cache.Put(Agent("bot", 2, "suspended"));
+  cache.Put(Agent("bot", 1));  // a stale fill: ignored
+  EXPECT_EQ(cache.Find("agent", "bot")->version, 2);
+  EXPECT_EQ(cache.Find("agent", "bot")->state, "suspended");
+  cache.Put(Agent("bot", 3));
+  EXPECT_EQ(cache.Find("agent", "bot")->version, 3);
+  EXPECT_EQ(cache.Find("human", "bot"), nullptr);  // kinds are apart
+  cache.Drop("agent", "bot");
+  EXPECT_EQ(cache.Find("agent", "bot"), nullptr);
+  cache.Put(Agent("bot", 1));  // after a drop, any version fills again
+  EXPECT_EQ(cache.Find("agent", "bot")->version, 1);
+  for (const char* name : {"a", "b", "c", "d", "e"}) cache.Put(Agent(name, 1));
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_NE(cache.Find("agent", "e"), nullptr);  // the newest entry is kept
 }
 
 }  // namespace

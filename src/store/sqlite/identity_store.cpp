@@ -2,9 +2,10 @@
 
 #include <array>
 #include <memory>
-#include <unordered_map>
 
 #include <fmt/format.h>
+
+#include "store/sqlite/identity_cache.h"
 
 namespace writ::store::sqlite {
 namespace {
@@ -64,58 +65,13 @@ Result<std::vector<IdentityRecord>> Collect(Statement& query) {
   }
 }
 
-// The latest record of each recently read or written identity, so that a decision (which reads
-// its principal and the principal's groups) costs no SQL and does not wait for the database's lock
-// while the ledger commits. writd is the only writer of its database, and every write goes
-// through this store: a committed change replaces its entry before Create/Append return, so a
-// suspension or revocation is seen by the very next read. Entries only move forward in version (a
-// fill that read an older version never replaces a newer entry); a write that fails drops its
-// entry, so the next read goes to the database. Bounded: past kMaxEntries, an arbitrary entry gives
-// way. Misses (not found) are not cached. Thread-safe.
-class LatestCache {
- public:
-  static constexpr size_t kMaxEntries = 4096;
-
-  std::shared_ptr<const IdentityRecord> Find(const std::string& kind, const std::string& name) WRIT_EXCLUDES(mu_) {
-    const std::string key = Key(kind, name);
-    MutexLock lock(mu_);
-    const auto found = entries_.find(key);
-    return found == entries_.end() ? nullptr : found->second;
-  }
-
-  // Keeps `record` unless the entry already holds a newer version.
-  void Put(const IdentityRecord& record) WRIT_EXCLUDES(mu_) {
-    auto entry = std::make_shared<const IdentityRecord>(record);
-    std::string key = Key(record.kind, record.name);
-    MutexLock lock(mu_);
-    const auto found = entries_.find(key);
-    if (found != entries_.end()) {
-      if (found->second->version <= record.version) found->second = std::move(entry);
-      return;
-    }
-    if (entries_.size() >= kMaxEntries) entries_.erase(entries_.begin());
-    entries_.emplace(std::move(key), std::move(entry));
-  }
-
-  void Drop(const std::string& kind, const std::string& name) WRIT_EXCLUDES(mu_) {
-    const std::string key = Key(kind, name);
-    MutexLock lock(mu_);
-    entries_.erase(key);
-  }
-
- private:
-  // Names never hold '/' (identity::ValidateName); kinds are fixed words.
-  static std::string Key(const std::string& kind, const std::string& name) {
-    std::string key;
-    key.reserve(kind.size() + 1 + name.size());
-    key.append(kind).push_back('/');
-    key.append(name);
-    return key;
-  }
-
-  Mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const IdentityRecord>> entries_ WRIT_GUARDED_BY(mu_);
-};
+std::string CacheKey(const std::string& kind, const std::string& name) {
+  std::string key;
+  key.reserve(kind.size() + 1 + name.size());
+  key.append(kind).push_back('/');
+  key.append(name);
+  return key;
+}
 
 class SqliteIdentityStore final : public IdentityStore {
  public:
@@ -220,10 +176,41 @@ class SqliteIdentityStore final : public IdentityStore {
   }
 
   Database& db_;
-  LatestCache cache_;
+  IdentityCache cache_;  // the latest records (identity_cache.h)
 };
 
 }  // namespace
+
+std::shared_ptr<const IdentityRecord> IdentityCache::Find(const std::string& kind, const std::string& name) {
+  const std::string key = CacheKey(kind, name);
+  MutexLock lock(mu_);
+  const auto found = entries_.find(key);
+  return found == entries_.end() ? nullptr : found->second;
+}
+
+void IdentityCache::Put(const IdentityRecord& record) {
+  auto entry = std::make_shared<const IdentityRecord>(record);
+  std::string key = CacheKey(record.kind, record.name);
+  MutexLock lock(mu_);
+  const auto found = entries_.find(key);
+  if (found != entries_.end()) {
+    if (found->second->version <= record.version) found->second = std::move(entry);
+    return;
+  }
+  if (entries_.size() >= capacity_) entries_.erase(entries_.begin());
+  entries_.emplace(std::move(key), std::move(entry));
+}
+
+void IdentityCache::Drop(const std::string& kind, const std::string& name) {
+  const std::string key = CacheKey(kind, name);
+  MutexLock lock(mu_);
+  entries_.erase(key);
+}
+
+size_t IdentityCache::size() {
+  MutexLock lock(mu_);
+  return entries_.size();
+}
 
 Result<std::unique_ptr<IdentityStore>> OpenIdentityStore(Database& db) {
   WRIT_RETURN_IF_ERROR(db.Migrate("identity", kMigrations));
