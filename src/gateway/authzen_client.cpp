@@ -325,7 +325,9 @@ std::string EvaluationRequestText(const ToolCall& call) {
   writer.Key("type").String(kToolServerType).Key("id").String(call.server).EndObject().EndObject();
   writer.Key("name").String(call.tool).EndObject().EndObject();
   writer.Key("context").BeginObject().Key("args");
-  if (call.arguments.is_null()) {
+  if (!call.arguments_json.empty()) {
+    writer.Raw(call.arguments_json);
+  } else if (call.arguments.is_null()) {
     writer.BeginObject().EndObject();
   } else {
     writer.Json(call.arguments);

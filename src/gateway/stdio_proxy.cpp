@@ -419,6 +419,7 @@ void Proxy::Forward(ToolCall call, const json::Value& id, std::string_view line,
   }
   std::string key = json::Serialize(id);
   call.arguments = json::Value();
+  call.arguments_json.clear();
   AddPending(key, {.kind = Kind::kCall, .call = std::move(call), .approval_id = std::move(approval_id),
                    .forwarded = SteadyClock::now()});
   if (!WriteServer(line)) {
