@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -120,25 +121,30 @@ class OutcomeSender {
     thread_.join();
   }
 
-  void Add(json::Value item, std::string token) {
+  // `item`: one outcome as JSON text (OutcomeItemText).
+  void Add(std::string item, std::string correlation_id, std::string token) {
     {
       std::lock_guard lock(mu_);
       if (queue_.size() < options_.max_queued_outcomes) {
-        queue_.push_back(Queued{std::move(item), std::move(token)});
+        queue_.push_back(Queued{std::move(item), std::move(correlation_id), std::move(token)});
         // Wake the sender only when it waits for a first outcome or for a full batch: not one
         // wake-up per call.
         if (queue_.size() == 1 || queue_.size() == options_.max_outcome_batch) changed_.notify_all();
         return;
       }
     }
-    Lost(item, "too many outcomes waiting for writd");
+    Lost(correlation_id, "too many outcomes waiting for writd");
   }
 
  private:
-  static void Lost(const json::Value& item, std::string_view why) {
-    const json::Value* id = item.Find("correlation_id");
-    log::Error("mcp call outcome not recorded in the ledger",
-               {{"correlation_id", id != nullptr && id->is_string() ? id->as_string() : ""}, {"error", why}});
+  struct Queued {
+    std::string item;  // JSON text
+    std::string correlation_id;
+    std::string token;  // the call's token; a batch shares one
+  };
+
+  static void Lost(std::string_view correlation_id, std::string_view why) {
+    log::Error("mcp call outcome not recorded in the ledger", {{"correlation_id", correlation_id}, {"error", why}});
   }
 
   void Run() {
@@ -150,11 +156,11 @@ class OutcomeSender {
                         [this] { return stopping_ || queue_.size() >= options_.max_outcome_batch; });
       // The first outcome's token, and every queued outcome of that token (in order) up to a batch.
       const std::string token = queue_.front().token;
-      json::Value items = json::Array{};
+      std::vector<Queued> items;
       std::deque<Queued> others;
       while (!queue_.empty()) {
-        if (queue_.front().token == token && items.as_array().size() < options_.max_outcome_batch) {
-          items.Append(std::move(queue_.front().item));
+        if (queue_.front().token == token && items.size() < options_.max_outcome_batch) {
+          items.push_back(std::move(queue_.front()));
         } else {
           others.push_back(std::move(queue_.front()));
         }
@@ -168,10 +174,13 @@ class OutcomeSender {
   }
 
   // Posts one batch, retrying with a growing delay; on giving up, logs each outcome as lost.
-  void Send(const json::Value& items, std::string_view token) {
-    json::Value body;
-    body.Set("outcomes", items);
-    const std::string text = json::Serialize(body);
+  void Send(const std::vector<Queued>& items, std::string_view token) {
+    std::string text = R"({"outcomes":[)";
+    for (size_t index = 0; index < items.size(); ++index) {
+      if (index > 0) text += ',';
+      text += items[index].item;
+    }
+    text += "]}";
     std::string why;
     auto delay = options_.outcome_retry_delay;
     for (int attempt = 1; attempt <= options_.outcome_attempts; ++attempt) {
@@ -180,7 +189,7 @@ class OutcomeSender {
       if (reply && reply->status == 401 && !token.empty()) {
         // The calls ran under a token that was valid then; record them under the proxy's own credentials.
         log::Warn("mcp call outcomes: the agent's token is no longer accepted; sent without it",
-                  {{"outcomes", static_cast<int64_t>(items.as_array().size())}});
+                  {{"outcomes", static_cast<int64_t>(items.size())}});
         token = {};
         --attempt;
         continue;
@@ -191,7 +200,7 @@ class OutcomeSender {
       if (attempt == options_.outcome_attempts || !SleepUnlessPastDeadline(delay)) break;
       delay *= 2;
     }
-    for (const json::Value& item : items.as_array()) Lost(item, why);
+    for (const Queued& item : items) Lost(item.correlation_id, why);
   }
 
   // False when the client is being destroyed and the flush deadline would pass.
@@ -207,11 +216,6 @@ class OutcomeSender {
   const AuthzenClientOptions& options_;
   std::mutex mu_;
   std::condition_variable changed_;
-  struct Queued {
-    json::Value item;
-    std::string token;  // the call's token; a batch shares one
-  };
-
   std::deque<Queued> queue_;       // guarded by mu_
   bool stopping_ = false;          // guarded by mu_
   std::chrono::steady_clock::time_point flush_deadline_;  // guarded by mu_; set with stopping_
@@ -287,7 +291,7 @@ class AuthzenClient final : public DecisionClient {
   }
 
   void RecordOutcome(const ToolCall& call, const CallOutcome& outcome) override {
-    outcomes_.Add(OutcomeItem(call, outcome), call.token);
+    outcomes_.Add(OutcomeItemText(call, outcome), call.correlation_id, call.token);
   }
 
  private:
@@ -321,7 +325,9 @@ std::string EvaluationRequestText(const ToolCall& call) {
   writer.Key("type").String(kToolServerType).Key("id").String(call.server).EndObject().EndObject();
   writer.Key("name").String(call.tool).EndObject().EndObject();
   writer.Key("context").BeginObject().Key("args");
-  if (call.arguments.is_null()) {
+  if (!call.arguments_json.empty()) {
+    writer.Raw(call.arguments_json);
+  } else if (call.arguments.is_null()) {
     writer.BeginObject().EndObject();
   } else {
     writer.Json(call.arguments);
@@ -331,17 +337,19 @@ std::string EvaluationRequestText(const ToolCall& call) {
   return writer.Take();
 }
 
-json::Value OutcomeItem(const ToolCall& call, const CallOutcome& outcome) {
-  json::Value item;
-  item.Set("correlation_id", call.correlation_id);
-  item.Set("agent", call.agent);
-  item.Set("server", call.server);
-  item.Set("tool", call.tool);
-  item.Set("status", outcome.status);
-  item.Set("is_error", outcome.is_error);
-  item.Set("duration_us", static_cast<int64_t>(outcome.duration.count()));
-  if (!outcome.approval_id.empty()) item.Set("approval_id", outcome.approval_id);
-  return item;
+std::string OutcomeItemText(const ToolCall& call, const CallOutcome& outcome) {
+  json::Writer writer;
+  writer.BeginObject();
+  writer.Key("correlation_id").String(call.correlation_id);
+  writer.Key("agent").String(call.agent);
+  writer.Key("server").String(call.server);
+  writer.Key("tool").String(call.tool);
+  writer.Key("status").String(outcome.status);
+  writer.Key("is_error").Bool(outcome.is_error);
+  writer.Key("duration_us").Int(static_cast<int64_t>(outcome.duration.count()));
+  if (!outcome.approval_id.empty()) writer.Key("approval_id").String(outcome.approval_id);
+  writer.EndObject();
+  return writer.Take();
 }
 
 std::unique_ptr<DecisionClient> NewAuthzenClient(HttpTransport transport, AuthzenClientOptions options) {

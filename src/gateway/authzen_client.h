@@ -58,8 +58,8 @@ json::Value EvaluationRequest(const ToolCall& call);
 // The same body as JSON text, written directly (what Decide sends: no tree is built).
 std::string EvaluationRequestText(const ToolCall& call);
 
-// One item of a `POST /v1/mcp/outcomes` body (exposed for tests and the docs).
-json::Value OutcomeItem(const ToolCall& call, const CallOutcome& outcome);
+// One item of a `POST /v1/mcp/outcomes` body, as JSON text written directly (no tree is built).
+std::string OutcomeItemText(const ToolCall& call, const CallOutcome& outcome);
 
 std::unique_ptr<DecisionClient> NewAuthzenClient(HttpTransport transport, AuthzenClientOptions options = {});
 

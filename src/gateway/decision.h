@@ -26,6 +26,10 @@ struct ToolCall {
   std::string server;
   std::string tool;
   json::Value arguments;       // the call's arguments (an object), already bounded by the proxy
+  // The same arguments as JSON text, when the proxy has already written them (it measures them
+  // against its limit): the decision request then carries this text instead of writing them again.
+  // Empty: written from `arguments`.
+  std::string arguments_json;
   std::string correlation_id;  // UUIDv7; the same for the decision, the wait and the outcome
   // The calling agent's writ token (a secret: never logged, never in the ledger). When set, every
   // request to writd about this call (decision, approval wait, outcome) carries it, so writd holds

@@ -56,7 +56,8 @@ CallCheck Interceptor::CheckCall(std::string_view agent, const json::Value& mess
                 .arguments = arguments != nullptr && arguments->is_object() ? *arguments : json::Value(json::Object{}),
                 .correlation_id = NewUuidV7(),
                 .token = std::string(token)};
-  if (const size_t size = json::Serialize(call.arguments).size(); size > options_.max_argument_bytes) {
+  call.arguments_json = json::Serialize(call.arguments);  // measured here, sent as is with the decision
+  if (const size_t size = call.arguments_json.size(); size > options_.max_argument_bytes) {
     check.reply = Denied(id, call,
                          Decision{.reason = fmt::format("arguments of {} bytes exceed the decision limit of {} bytes",
                                                         size, options_.max_argument_bytes)},

@@ -110,7 +110,8 @@ class Proxy {
   void HandleCall(const json::Value& message, const json::Value& id, std::string_view line,
                   std::unique_lock<std::mutex>& read_lock);
   void AwaitApproval(CallCheck check, json::Value id, std::string line);
-  void Forward(const ToolCall& call, const json::Value& id, std::string_view line, std::string approval_id = "");
+  // Takes the call (moved: its arguments are dropped, the outcome does not need them).
+  void Forward(ToolCall call, const json::Value& id, std::string_view line, std::string approval_id = "");
   void FailAllPending(std::string_view message);
 
   bool WriteClient(std::string_view line);
@@ -387,7 +388,7 @@ void Proxy::HandleCall(const json::Value& message, const json::Value& id, std::s
   CallCheck check = interceptor_.CheckCall(options_.agent, message, id, {}, &watch);
   switch (check.next) {
     case CallCheck::Next::kForward:
-      Forward(check.call, id, line);
+      Forward(std::move(check.call), id, line);
       break;
     case CallCheck::Next::kReply:
       WriteClient(check.reply);
@@ -405,22 +406,25 @@ void Proxy::AwaitApproval(CallCheck check, json::Value id, std::string line) {
   auto next = interceptor_.AwaitApproval(std::move(check), id, [this, &id] { return stopping_ || IsCancelled(id); });
   if (!next) return;
   if (next->next == CallCheck::Next::kForward) {
-    Forward(next->call, id, line, next->decision.approval_id);
+    Forward(std::move(next->call), id, line, next->decision.approval_id);
   } else {
     WriteClient(next->reply);
   }
 }
 
-void Proxy::Forward(const ToolCall& call, const json::Value& id, std::string_view line, std::string approval_id) {
+void Proxy::Forward(ToolCall call, const json::Value& id, std::string_view line, std::string approval_id) {
   if (IsCancelled(id)) {  // the client cancelled while the call was decided: it expects no answer
     interceptor_.CancelCall(call, approval_id);
     return;
   }
   std::string key = json::Serialize(id);
-  AddPending(key, {.kind = Kind::kCall, .call = call, .approval_id = std::move(approval_id), .forwarded = SteadyClock::now()});
+  call.arguments = json::Value();
+  call.arguments_json.clear();
+  AddPending(key, {.kind = Kind::kCall, .call = std::move(call), .approval_id = std::move(approval_id),
+                   .forwarded = SteadyClock::now()});
   if (!WriteServer(line)) {
     if (auto pending = TakePending(key)) {
-      interceptor_.FailCall(call, pending->forwarded, pending->approval_id);
+      interceptor_.FailCall(pending->call, pending->forwarded, pending->approval_id);
       WriteClient(JsonRpcError(id, kJsonRpcInternalError,
                                fmt::format("mcp server `{}` is not running", options_.server_name)));
     }

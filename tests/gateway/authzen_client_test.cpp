@@ -54,6 +54,10 @@ TEST(AuthzenClientTest, TheRequestTextDecideSendsIsTheRequestBody) {
   ToolCall call = ReadFile();
   EXPECT_EQ(EvaluationRequestText(call), json::Serialize(EvaluationRequest(call)));
   call.tool = "we\"ird/\u00e9";
+  // Arguments already written by the proxy are sent as they are: the same bytes.
+  ToolCall written = call;
+  written.arguments_json = json::Serialize(call.arguments);
+  EXPECT_EQ(EvaluationRequestText(written), EvaluationRequestText(call));
   call.arguments = json::Value();  // no arguments: an empty object
   EXPECT_EQ(EvaluationRequestText(call), json::Serialize(EvaluationRequest(call)));
   EXPECT_NE(EvaluationRequestText(call).find(R"("args":{})"), std::string::npos);
