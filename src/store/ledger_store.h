@@ -3,6 +3,7 @@
 // and signed checkpoints. The ledger module owns the meaning of the bytes; the store keeps them in
 // order. Append-only through this interface. Layout: docs/ledger_format.md §4.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -101,15 +102,30 @@ class LedgerStore {
   // All checkpoints, smallest size first. Errors: kUnavailable.
   virtual Result<std::vector<LedgerCheckpointRow>> Checkpoints() = 0;
   virtual Result<std::optional<LedgerCheckpointRow>> LatestCheckpoint() = 0;
+
+  // How many times the backend has copied its write-ahead log into its main file (0 for a backend
+  // without one). For tests and metrics.
+  virtual uint64_t WalCheckpoints() const { return 0; }
 };
 
 namespace sqlite {
 class Database;
+
+// When the SQLite backend copies its write-ahead log into the database file (a "WAL checkpoint",
+// unrelated to the ledger's signed checkpoints): once the WAL holds `checkpoint_wal_pages` pages
+// (4 KiB each), or once no commit has come for `checkpoint_idle`. Between the two the WAL keeps the
+// committed (fsync'd) data; a larger bound means fewer, larger copies and a longer WAL to replay
+// after a crash.
+struct LedgerStoreOptions {
+  int checkpoint_wal_pages = 4096;  // 16 MiB
+  std::chrono::milliseconds checkpoint_idle{250};
+};
+
 // LedgerStore on `db` (borrowed: must outlive the result), with a second read-only connection to
 // the same file so that proofs and queries do not wait for the writer. Applies the `ledger`
 // migrations (version 2 moves a session-1 ledger's one-row-per-event table into one-event segments;
 // the ledger rebuilds the query index on open). Errors: those of Database::Open and Migrate.
-Result<std::unique_ptr<LedgerStore>> OpenLedgerStore(Database& db);
+Result<std::unique_ptr<LedgerStore>> OpenLedgerStore(Database& db, const LedgerStoreOptions& options = {});
 }  // namespace sqlite
 
 }  // namespace writ::store
