@@ -1,6 +1,7 @@
 #include "store/ledger_store.h"
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -72,6 +73,22 @@ TEST_F(LedgerWalCheckpointTest, AQuietWalIsCopiedAfterTheIdleTime) {
   // Nothing new committed: no further copies, however long it stays quiet.
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(ledger_->WalCheckpoints(), after_first);
+}
+
+TEST_F(LedgerWalCheckpointTest, TheWalStaysBoundedUnderASteadyStreamOfCommits) {
+  constexpr int kBoundPages = 32;  // 128 KiB; the file is cut back to twice that when it starts over
+  Open({.checkpoint_wal_pages = kBoundPages, .checkpoint_idle = 1h});
+  const std::string wal = dir_.file("writ.db") + "-wal";
+  uintmax_t largest = 0;
+  // ~8 MiB committed without a pause: a checkpoint that only copies what it can (PASSIVE) never
+  // catches up with the end of the WAL, which then grows with every commit.
+  for (int commit = 0; commit < 1000; ++commit) {
+    AppendSegment(8 * 1024);
+    largest = std::max(largest, std::filesystem::file_size(wal));
+  }
+  EXPECT_GT(ledger_->WalCheckpoints(), 0u);
+  EXPECT_LT(largest, uintmax_t{4} << 20) << "the WAL grew with the stream of commits";
+  EXPECT_EQ(ledger_->Size().value(), 1000u);
 }
 
 TEST_F(LedgerWalCheckpointTest, CheckpointedEventsSurviveReopening) {

@@ -32,7 +32,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   }
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
-  std::unique_ptr<Database> database(new Database(db, path));
+  std::unique_ptr<Database> database(new Database(db, path, options.busy_timeout));
   MutexLock lock(database->mu_);
   // Checks the file really is a database before anything else touches it.
   auto check = database->Exec("SELECT count(*) FROM sqlite_master");

@@ -65,6 +65,8 @@ class Database {
   Mutex& mu() WRIT_RETURN_CAPABILITY(mu_) { return mu_; }
   sqlite3* handle() { return db_; }
   const std::string& path() const { return path_; }
+  // How long this connection waits for another connection's lock (DatabaseOptions::busy_timeout).
+  std::chrono::milliseconds busy_timeout() const { return busy_timeout_; }
 
  private:
   struct CachedStatement {
@@ -76,10 +78,12 @@ class Database {
     size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
   };
 
-  Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Database(sqlite3* db, std::string path, std::chrono::milliseconds busy_timeout)
+      : db_(db), path_(std::move(path)), busy_timeout_(busy_timeout) {}
   Mutex mu_;
   sqlite3* db_;
   std::string path_;
+  std::chrono::milliseconds busy_timeout_;
   // Node-based, so the `in_use` flags lent to Statements stay put.
   std::unordered_map<std::string, CachedStatement, TextHash, std::equal_to<>> cache_ WRIT_GUARDED_BY(mu_);
 };
