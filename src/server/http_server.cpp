@@ -25,6 +25,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "common/ids.h"
 #include "common/log.h"
 #include "server/internal/blocking_pool.h"
@@ -360,11 +362,11 @@ void HttpServer::Impl::Loop::Accept(int listener) {
       if (address.ss_family == AF_INET6) {
         const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
         ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
-        peer.address = "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
+        peer.address = fmt::format("[{}]:{}", text, ntohs(v6->sin6_port));
       } else {
         const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
         ::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
-        peer.address = std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
+        peer.address = fmt::format("{}:{}", text, ntohs(v4->sin_port));
       }
     }
     // Handed out in turn; the connection keeps its loop for life.
