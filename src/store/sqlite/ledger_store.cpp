@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -97,20 +96,18 @@ tl::unexpected<Error> Corrupt(uint64_t first, std::string_view what) {
   return Fail(Code::kDataLoss, fmt::format("ledger segment at {} is malformed: {}", first, what));
 }
 
-// Copies committed WAL frames into the database file on its own connection and thread, so that a
-// commit pays only for its own WAL write and fsync (SQLite's automatic checkpoint runs inside the
-// commit that crosses its threshold). PASSIVE: never blocks the writer or readers. A failed
-// checkpoint (a full disk) loses nothing: the frames stay in the WAL, which is durable.
-//
-// It runs seldom: when the WAL has grown past `wal_pages` since the last checkpoint, or when no
-// commit has come for `idle`. A checkpoint after every commit (as before) doubled the fsyncs of a
-// strict decision and queued them on the disk in front of the next decision's commit: the WAL is
-// fsync'd before the copy and the database file after it. The WAL stays bounded by `wal_pages`
-// (plus what a reader pins), and is reused from its start after each complete checkpoint.
-// How long a RESTART checkpoint waits for the writer and readers before it gives up until next time:
-// commits wait at most about this long for it.
+// How long a RESTART checkpoint waits for the writer and for readers before it gives up until the
+// next try: a commit waits at most about this long for it.
 constexpr std::chrono::milliseconds kRestartWait{10};
 
+// Copies committed WAL frames into the database file on its own connection and thread, so that a
+// commit pays only for its own WAL write and fsync. A failed copy (a full disk) loses nothing: the
+// frames stay in the WAL, which is durable.
+//
+// It runs seldom: once the WAL holds `checkpoint_wal_pages` pages, or once no commit has come for
+// `checkpoint_idle`. A copy after every commit (as before) cost a strict decision two more fsyncs
+// (the WAL's and the database file's), queued on the disk in front of the next decision's commit.
+// Past the bound, the ledger's writer finishes the job between two commits (see Copy).
 class Checkpointer {
  public:
   Checkpointer(std::unique_ptr<Database> db, const LedgerStoreOptions& options)
@@ -288,7 +285,6 @@ class SqliteLedgerStore final : public LedgerStore {
   }
 
  public:
-
   Result<uint64_t> Size() override {
     MutexLock lock(reader_->mu());
     WRIT_ASSIGN_OR_RETURN(Statement query, reader_->Prepare(kSizeSql));
