@@ -18,7 +18,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   using namespace writ::ledger;
-  testing::TestStore store(argv[1]);
+  // A small WAL bound, so that every round is killed among WAL copies, restarts and truncations
+  // (docs/ledger_format.md §4), not only among commits.
+  testing::TestStore store(argv[1], {.checkpoint_wal_pages = 32, .checkpoint_idle = std::chrono::milliseconds(5)});
   NoteSigner signer = testing::TestSigner();
   auto ledger = Ledger::Open({.origin = "writ.test/ledger", .checkpoint_every_events = 500,
                               .checkpoint_interval = std::chrono::milliseconds(20), .signer = &signer},

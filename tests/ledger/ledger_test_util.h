@@ -21,9 +21,9 @@ inline NoteVerifier TestVerifier() { return NoteVerifier::FromVerifierKey(TestSi
 
 // A SQLite store file with the ledger component opened on it.
 struct TestStore {
-  explicit TestStore(const std::string& path) {
+  explicit TestStore(const std::string& path, const store::sqlite::LedgerStoreOptions& options = {}) {
     sqlite = store::SqliteStore::Open(path).value();
-    ledger = store::sqlite::OpenLedgerStore(sqlite->database()).value();
+    ledger = store::sqlite::OpenLedgerStore(sqlite->database(), options).value();
   }
   std::unique_ptr<store::SqliteStore> sqlite;
   std::unique_ptr<store::LedgerStore> ledger;
