@@ -114,10 +114,7 @@ Result<Identity> Registry::Get(Kind kind, const std::string& name) {
 }
 
 Result<Identity> Registry::Decode(const store::IdentityRecord& record) {
-  std::string key;
-  key.reserve(record.kind.size() + 1 + record.name.size());
-  key.append(record.kind).push_back('/');
-  key.append(record.name);
+  std::string key = store::IdentityKey(record.kind, record.name);
   std::shared_ptr<const Decoded> known;
   {
     MutexLock lock(decoded_mu_);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -25,6 +26,16 @@ struct IdentityRecord {
   std::string reason;    // why (may be empty)
   int64_t changed_at_ms = 0;
 };
+
+// "<kind>/<name>": one identity's key in the in-memory maps kept above the store (names never
+// hold '/', identity::ValidateName).
+inline std::string IdentityKey(std::string_view kind, std::string_view name) {
+  std::string key;
+  key.reserve(kind.size() + 1 + name.size());
+  key.append(kind).push_back('/');
+  key.append(name);
+  return key;
+}
 
 struct IdentityQuery {
   std::string kind;                  // required

@@ -38,7 +38,7 @@ class IdentityCache {
  private:
   const size_t capacity_;
   Mutex mu_;
-  // Key: "<kind>/<name>" (names never hold '/', identity::ValidateName).
+  // Key: IdentityKey(kind, name).
   std::unordered_map<std::string, std::shared_ptr<const IdentityRecord>> entries_ WRIT_GUARDED_BY(mu_);
 };
 

@@ -65,14 +65,6 @@ Result<std::vector<IdentityRecord>> Collect(Statement& query) {
   }
 }
 
-std::string CacheKey(const std::string& kind, const std::string& name) {
-  std::string key;
-  key.reserve(kind.size() + 1 + name.size());
-  key.append(kind).push_back('/');
-  key.append(name);
-  return key;
-}
-
 class SqliteIdentityStore final : public IdentityStore {
  public:
   explicit SqliteIdentityStore(Database& db) : db_(db) {}
@@ -182,7 +174,7 @@ class SqliteIdentityStore final : public IdentityStore {
 }  // namespace
 
 std::shared_ptr<const IdentityRecord> IdentityCache::Find(const std::string& kind, const std::string& name) {
-  const std::string key = CacheKey(kind, name);
+  const std::string key = IdentityKey(kind, name);
   MutexLock lock(mu_);
   const auto found = entries_.find(key);
   return found == entries_.end() ? nullptr : found->second;
@@ -190,7 +182,7 @@ std::shared_ptr<const IdentityRecord> IdentityCache::Find(const std::string& kin
 
 void IdentityCache::Put(const IdentityRecord& record) {
   auto entry = std::make_shared<const IdentityRecord>(record);
-  std::string key = CacheKey(record.kind, record.name);
+  std::string key = IdentityKey(record.kind, record.name);
   MutexLock lock(mu_);
   const auto found = entries_.find(key);
   if (found != entries_.end()) {
@@ -202,7 +194,7 @@ void IdentityCache::Put(const IdentityRecord& record) {
 }
 
 void IdentityCache::Drop(const std::string& kind, const std::string& name) {
-  const std::string key = CacheKey(kind, name);
+  const std::string key = IdentityKey(kind, name);
   MutexLock lock(mu_);
   entries_.erase(key);
 }
