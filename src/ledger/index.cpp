@@ -27,14 +27,17 @@ tl::unexpected<Error> Malformed(std::string_view what) { return Fail(Code::kData
 Result<std::string_view> ReadString(std::string_view leaf, size_t& pos, std::string& scratch) {
   if (pos >= leaf.size() || leaf[pos] != '"') return Malformed("a string member is not a string");
   const size_t start = pos + 1;
-  bool escaped = false;
-  size_t at = start;
-  for (; at < leaf.size(); ++at) {
-    if (leaf[at] == '\\') {
-      escaped = true;
-      ++at;
-    } else if (leaf[at] == '"') {
-      break;
+  // The common string has no backslash: two memchr calls find its end.
+  const void* quote = std::memchr(leaf.data() + start, '"', leaf.size() - start);
+  size_t at = quote == nullptr ? leaf.size() : static_cast<size_t>(static_cast<const char*>(quote) - leaf.data());
+  const bool escaped = std::memchr(leaf.data() + start, '\\', at - start) != nullptr;
+  if (escaped) {
+    for (at = start; at < leaf.size(); ++at) {
+      if (leaf[at] == '\\') {
+        ++at;
+      } else if (leaf[at] == '"') {
+        break;
+      }
     }
   }
   if (at >= leaf.size()) return Malformed("a string is not closed");
@@ -100,7 +103,11 @@ uint64_t KeyHash(KeyTag tag, std::string_view value) {
   for (;;) {
     uint64_t word = 0;
     const size_t take = std::min<size_t>(8, value.size() - at);
-    for (size_t i = 0; i < take; ++i) word |= static_cast<uint64_t>(static_cast<unsigned char>(value[at + i])) << (8 * i);
+    if (take == 8 && std::endian::native == std::endian::little) {
+      std::memcpy(&word, value.data() + at, 8);  // the same little-endian word, in one load
+    } else {
+      for (size_t i = 0; i < take; ++i) word |= static_cast<uint64_t>(static_cast<unsigned char>(value[at + i])) << (8 * i);
+    }
     hash = (hash ^ word) * kMultiplier;
     hash ^= hash >> 29;
     at += take;

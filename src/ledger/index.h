@@ -23,7 +23,8 @@ inline constexpr uint64_t kBlockEvents = 4096;
 
 // Persisted tags of the filter's keys.
 enum class KeyTag : char { kSubject = 's', kCorrelation = 'c', kId = 'i' };
-// FNV-1a (64 bits) of tag ‖ value. Persisted.
+// 64-bit hash of tag ‖ value (word-wise multiply-xorshift, then a finaliser: docs/ledger_format.md
+// §4). Persisted: stored filters hold its values.
 uint64_t KeyHash(KeyTag tag, std::string_view value);
 // True if `filter` may hold the key (false positives ~1 %, never false negatives).
 bool FilterMayContain(std::string_view filter, uint64_t key_hash);

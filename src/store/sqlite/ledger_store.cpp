@@ -81,6 +81,7 @@ class BlobReader {
   BlobReader(const BlobReader&) = delete;
   BlobReader& operator=(const BlobReader&) = delete;
   bool ok() const { return rc_ == SQLITE_OK; }
+  int rc() const { return rc_; }
   uint64_t size() const { return static_cast<uint64_t>(sqlite3_blob_bytes(blob_)); }
   bool Read(uint64_t offset, size_t length, char* out) {
     if (offset + length > size()) return false;
@@ -349,10 +350,13 @@ class SqliteLedgerStore final : public LedgerStore {
 
   Result<bool> ReadSegment(uint64_t first, bool containing, LedgerSegment& out) override {
     MutexLock lock(reader_->mu());
+    // `data` (megabytes) is read with incremental blob I/O straight into `out`: selected as a column,
+    // SQLite would first assemble it in a buffer of its own, one more copy of every byte (~5 % of
+    // verification's CPU).
     WRIT_ASSIGN_OR_RETURN(Statement query,
-                          reader_->Prepare(containing ? "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
+                          reader_->Prepare(containing ? "SELECT first_idx, count, ends, hashes FROM ledger_segments "
                                                         "WHERE first_idx <= ? ORDER BY first_idx DESC LIMIT 1"
-                                                      : "SELECT first_idx, count, data, ends, hashes FROM ledger_segments "
+                                                      : "SELECT first_idx, count, ends, hashes FROM ledger_segments "
                                                         "WHERE first_idx >= ? ORDER BY first_idx LIMIT 1"));
     query.Bind(1, static_cast<int64_t>(first));
     auto has_row = query.Step();
@@ -363,11 +367,23 @@ class SqliteLedgerStore final : public LedgerStore {
     }
     out.first = static_cast<uint64_t>(query.ColumnInt(0));
     out.count = static_cast<uint64_t>(query.ColumnInt(1));
-    query.ColumnBlobInto(2, out.data);
-    query.ColumnBlobInto(3, out.ends);
-    query.ColumnBlobInto(4, out.hashes);
+    query.ColumnBlobInto(2, out.ends);
+    query.ColumnBlobInto(3, out.hashes);
     query.Reset();
     if (containing && first >= out.first + out.count) return false;
+    BlobReader data(reader_->handle(), "data", out.first);
+    if (!data.ok()) {
+      // SQLITE_ERROR: the column holds no blob or text (a NULL, a number); the checks above the
+      // store see an empty segment, as they did when `data` was read as a column.
+      if (data.rc() != SQLITE_ERROR) {
+        return Fail(Code::kUnavailable, fmt::format("cannot read ledger segment at {}: {}", out.first,
+                                                    sqlite3_errmsg(reader_->handle())));
+      }
+      out.data.clear();
+      return true;
+    }
+    out.data.resize(data.size());  // reuses the buffer: zero-fills only what it grows by
+    if (!data.Read(0, out.data.size(), out.data.data())) return Corrupt(out.first, "its data cannot be read");
     return true;
   }
 
