@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -335,26 +336,37 @@ Status ForEachEvent(store::LedgerStore& store, uint64_t begin, uint64_t end,
 
 namespace {
 
-// Visits the index rows of blocks that may hold events >= `from` below `size`, in order.
+// Visits, in order, the index rows of the blocks that may hold events >= `from` below `size`: the
+// stored rows of full blocks, then `open_block` (or a row that rules nothing out) for a block that
+// is not full.
 Status ForEachBlock(store::LedgerStore& store, uint64_t from, uint64_t size,
+                    const std::optional<store::LedgerBlockRow>& open_block,
                     const std::function<Result<bool>(const store::LedgerBlockRow&)>& visit) {
+  const uint64_t full_blocks = size / kBlockEvents;
   uint64_t next = from / kBlockEvents;
-  while (next * kBlockEvents < size) {
+  while (next < full_blocks) {
     WRIT_ASSIGN_OR_RETURN(std::vector<store::LedgerBlockRow> rows, store.Blocks(next, kBlocksPerRead));
     for (const store::LedgerBlockRow& row : rows) {
-      if (row.block * kBlockEvents >= size) return Ok();
+      if (row.block >= full_blocks) break;
       WRIT_ASSIGN_OR_RETURN(bool more, visit(row));
       if (!more) return Ok();
     }
-    if (rows.size() < kBlocksPerRead) return Ok();
+    if (rows.size() < kBlocksPerRead || rows.back().block >= full_blocks) break;
     next = rows.back().block + 1;
   }
+  if (size % kBlockEvents == 0 || from >= size) return Ok();
+  // Without the open block's row, one that rules nothing out: an empty filter (FilterMayContain), all
+  // kinds, all times.
+  const store::LedgerBlockRow everything{full_blocks, std::numeric_limits<int64_t>::min(),
+                                         std::numeric_limits<int64_t>::max(), ~uint64_t{0}, std::string()};
+  WRIT_RETURN_IF_ERROR(visit(open_block && open_block->block == full_blocks ? *open_block : everything));
   return Ok();
 }
 
 }  // namespace
 
-Result<std::vector<StoredEvent>> QueryEvents(store::LedgerStore& store, const EventQuery& query, uint64_t size) {
+Result<std::vector<StoredEvent>> QueryEvents(store::LedgerStore& store, const EventQuery& query, uint64_t size,
+                                             const std::optional<store::LedgerBlockRow>& open_block) {
   const auto limit = static_cast<size_t>(std::clamp<int64_t>(query.limit, 0, kMaxQueryLimit));
   std::vector<StoredEvent> events;
   if (limit == 0) return events;
@@ -385,11 +397,12 @@ Result<std::vector<StoredEvent>> QueryEvents(store::LedgerStore& store, const Ev
     WRIT_RETURN_IF_ERROR(ForEachEvent(store, begin, end, visit_event));
     return events.size() < limit;
   };
-  WRIT_RETURN_IF_ERROR(ForEachBlock(store, query.after_index, size, visit_block));
+  WRIT_RETURN_IF_ERROR(ForEachBlock(store, query.after_index, size, open_block, visit_block));
   return events;
 }
 
-Result<std::optional<uint64_t>> FindEventById(store::LedgerStore& store, const std::string& id, uint64_t size) {
+Result<std::optional<uint64_t>> FindEventById(store::LedgerStore& store, const std::string& id, uint64_t size,
+                                              const std::optional<store::LedgerBlockRow>& open_block) {
   const uint64_t key = KeyHash(KeyTag::kId, id);
   // A UUIDv7 carries its millisecond: the ledger gives events it names that same time, so the block
   // whose time range holds it is tried first; then every block whose filter may hold the id.
@@ -414,7 +427,7 @@ Result<std::optional<uint64_t>> FindEventById(store::LedgerStore& store, const s
     WRIT_RETURN_IF_ERROR(ForEachEvent(store, row.block * kBlockEvents, end, visit_event));
     return !found;
   };
-  for (; pass < 2 && !found; ++pass) WRIT_RETURN_IF_ERROR(ForEachBlock(store, 0, size, visit_block));
+  for (; pass < 2 && !found; ++pass) WRIT_RETURN_IF_ERROR(ForEachBlock(store, 0, size, open_block, visit_block));
   return found;
 }
 
@@ -442,7 +455,7 @@ Status RebuildIndex(store::LedgerStore& store, uint64_t size) {
     }
     next = segment.first + segment.count;
   }
-  if (!builder.empty()) blocks.push_back(builder.Row());
+  if (size % kBlockEvents == 0 && !builder.empty()) blocks.push_back(builder.Row());  // the last block is full
   return store.Append({.segments = {}, .nodes = {}, .blocks = blocks, .leaves = leaves});
 }
 

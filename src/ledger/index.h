@@ -55,7 +55,7 @@ IndexKeys KeysOf(std::string_view subject, std::string_view correlation_id, std:
 
 // Accumulates one block's index row. The filter is kept up to date as keys arrive: a new distinct
 // key sets its bits (or, when the distinct count crosses a size step, the filter is rebuilt at the
-// next power of two, log2 times per block), so Row() after each commit costs a copy of the filter,
+// next power of two, log2 times per block), so Row() (a query of the open block) costs a copy of the filter,
 // not a rebuild of the whole block's. Not thread-safe.
 class BlockBuilder {
  public:
@@ -103,12 +103,18 @@ std::string_view SegmentHash(const store::LedgerSegment& segment, uint64_t i);
 Status ForEachEvent(store::LedgerStore& store, uint64_t begin, uint64_t end,
                     const std::function<Result<bool>(uint64_t, std::string_view)>& visit);
 
-// The ledger's queries over the first `size` events (the durable ones).
-Result<std::vector<StoredEvent>> QueryEvents(store::LedgerStore& store, const EventQuery& query, uint64_t size);
-// Position of the event with this id, or nullopt. Errors: the store's.
-Result<std::optional<uint64_t>> FindEventById(store::LedgerStore& store, const std::string& id, uint64_t size);
-// Rebuilds what is derived from the first `size` events: every block index row and leaf-hash chunk
-// (after a migration from one row per event).
+// The ledger's queries over the first `size` events (the durable ones). The store holds index rows
+// for full blocks only; `open_block` is the row of the block holding event size - 1 when that block
+// is not full (the ledger keeps it in memory; it may cover more events than `size`). Without it,
+// that block's events are all read. A stored row for that block, if any (written by an older
+// version), is ignored: it may be stale.
+Result<std::vector<StoredEvent>> QueryEvents(store::LedgerStore& store, const EventQuery& query, uint64_t size,
+                                             const std::optional<store::LedgerBlockRow>& open_block);
+// Position of the event with this id, or nullopt. `open_block` as for QueryEvents. Errors: the store's.
+Result<std::optional<uint64_t>> FindEventById(store::LedgerStore& store, const std::string& id, uint64_t size,
+                                              const std::optional<store::LedgerBlockRow>& open_block);
+// Rebuilds what is derived from the first `size` events: the index row of every full block and
+// every leaf-hash chunk (after a migration from one row per event).
 Status RebuildIndex(store::LedgerStore& store, uint64_t size);
 
 }  // namespace writ::ledger

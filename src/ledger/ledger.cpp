@@ -311,7 +311,8 @@ class Ledger::Impl {
   }
 
   Result<InclusionProof> ProveInclusionById(const std::string& id, uint64_t tree_size) const {
-    WRIT_ASSIGN_OR_RETURN(std::optional<uint64_t> index, FindEventById(store_, id, Size()));
+    const uint64_t size = Size();
+    WRIT_ASSIGN_OR_RETURN(std::optional<uint64_t> index, FindEventById(store_, id, size, OpenBlockRow(size)));
     if (!index) return Fail(Code::kNotFound, fmt::format("event `{}` not found", id));
     return ProveInclusion(*index, tree_size);
   }
@@ -332,7 +333,8 @@ class Ledger::Impl {
   }
 
   Result<std::vector<StoredEvent>> Query(const EventQuery& query) const {
-    return QueryEvents(store_, query, Size());
+    const uint64_t size = Size();
+    return QueryEvents(store_, query, size, OpenBlockRow(size));
   }
 
   Result<std::optional<StoredEvent>> Get(LeafIndex index) const {
@@ -349,28 +351,47 @@ class Ledger::Impl {
     return HashesFromBytes(raw, begin);
   }
 
-  // Loads the index block the next event goes into (the writer extends it), and rebuilds the
-  // whole index when it is missing (a ledger migrated from one row per event).
+  // Loads the index block the next event goes into (the writer extends it; the store has rows for
+  // full blocks only), and rebuilds the whole index when a full block's row is missing (a ledger
+  // migrated from one row per event).
   Status RestoreIndex(uint64_t size) {
     const uint64_t block = size / kBlockEvents;
-    block_.Reset(block);
     chunk_ = store::LedgerLeafChunk{};
-    if (size == 0) return Ok();
-    WRIT_ASSIGN_OR_RETURN(std::vector<store::LedgerBlockRow> last, store_.Blocks((size - 1) / kBlockEvents, 1));
-    if (last.empty() || last[0].block != (size - 1) / kBlockEvents) {
-      log::Info("ledger: building the query index", {{"events", json::Value(static_cast<int64_t>(size))}});
-      WRIT_RETURN_IF_ERROR(RebuildIndex(store_, size));
+    BlockBuilder open;
+    open.Reset(block);
+    if (block > 0) {
+      WRIT_ASSIGN_OR_RETURN(std::vector<store::LedgerBlockRow> last, store_.Blocks(block - 1, 1));
+      if (last.empty() || last[0].block != block - 1) {
+        log::Info("ledger: building the query index", {{"events", json::Value(static_cast<int64_t>(size))}});
+        WRIT_RETURN_IF_ERROR(RebuildIndex(store_, size));
+      }
     }
-    const uint64_t chunk_first = size / store::kLedgerLeafChunk * store::kLedgerLeafChunk;
-    WRIT_ASSIGN_OR_RETURN(chunk_.hashes, store_.LeafHashes(chunk_first, size));
-    chunk_.chunk = size / store::kLedgerLeafChunk;
-    LeafScratch scratch;
-    auto visit = [&](uint64_t, std::string_view leaf) -> Result<bool> {
-      WRIT_ASSIGN_OR_RETURN(LeafFields fields, ReadLeafFields(leaf, scratch));
-      block_.Add(fields);
-      return true;
-    };
-    return ForEachEvent(store_, block * kBlockEvents, size, visit);
+    if (size > 0) {
+      const uint64_t chunk_first = size / store::kLedgerLeafChunk * store::kLedgerLeafChunk;
+      WRIT_ASSIGN_OR_RETURN(chunk_.hashes, store_.LeafHashes(chunk_first, size));
+      chunk_.chunk = size / store::kLedgerLeafChunk;
+      LeafScratch scratch;
+      auto visit = [&](uint64_t, std::string_view leaf) -> Result<bool> {
+        WRIT_ASSIGN_OR_RETURN(LeafFields fields, ReadLeafFields(leaf, scratch));
+        open.Add(fields);
+        return true;
+      };
+      WRIT_RETURN_IF_ERROR(ForEachEvent(store_, block * kBlockEvents, size, visit));
+    }
+    MutexLock lock(tree_mu_);
+    block_ = std::move(open);
+    return Ok();
+  }
+
+  // The index row of the block holding event size - 1 when that block is not full (the store has no
+  // row for it), from memory; nullopt when the block is full, or when the writer has already moved
+  // past it (its row is then being committed), so that the query reads that block's events unfiltered.
+  // The row may cover events not yet durable: a filter that may hold more keys only costs reads.
+  std::optional<store::LedgerBlockRow> OpenBlockRow(uint64_t size) const {
+    if (size % kBlockEvents == 0) return std::nullopt;
+    MutexLock lock(tree_mu_);
+    if (block_.block() != size / kBlockEvents) return std::nullopt;
+    return block_.Row();
   }
 
   void WriterLoop() {
@@ -448,11 +469,11 @@ class Ledger::Impl {
         tree_.Append(hash, [&](const MerkleTree::Node& node) {
           nodes_.push_back(store::LedgerNodeRow{node.level, node.index, ToBytes(node.hash)});
         });
-        if (item.index / kBlockEvents != block_.block()) {
-          if (!block_.empty()) blocks_.push_back(block_.Row());
-          block_.Reset(item.index / kBlockEvents);
-        }
+        // A block's row is written once, with the event that fills it: rewriting the open block's
+        // filter (up to 16 KiB) at every commit was most of a one-event commit's pages.
+        if (item.index / kBlockEvents != block_.block()) block_.Reset(item.index / kBlockEvents);
         block_.Add(item.time_ms, item.kind, item.keys);
+        if ((item.index + 1) % kBlockEvents == 0) blocks_.push_back(block_.Row());
         chunk_.hashes.append(crypto::AsBytes(hash));
         if (chunk_.hashes.size() == store::kLedgerLeafChunk * crypto::kSha256Size) {
           leaves_.push_back(chunk_);
@@ -463,7 +484,6 @@ class Ledger::Impl {
       if (!chunk_.hashes.empty()) leaves_.push_back(chunk_);
       if (used > 0) segments_[used - 1].ends.resize((segments_[used - 1].count - 1) * 4);
     }
-    if (!block_.empty()) blocks_.push_back(block_.Row());
     Status written = store_.Append({.segments = std::span<const store::LedgerSegment>(segments_.data(), used),
                                     .nodes = nodes_, .blocks = blocks_, .leaves = leaves_});
     std::vector<Pending> dropped;
@@ -569,7 +589,7 @@ class Ledger::Impl {
   std::string failure_ WRIT_GUARDED_BY(mu_);
   bool stop_ WRIT_GUARDED_BY(mu_) = false;
 
-  mutable Mutex tree_mu_;  // guards tree_ and prev_ (the writer appends, provers read)
+  mutable Mutex tree_mu_;  // guards tree_, prev_ and block_ (the writer appends, provers and queries read)
   MerkleTree tree_ WRIT_GUARDED_BY(tree_mu_);
   Hash prev_ WRIT_GUARDED_BY(tree_mu_){};
 
@@ -579,7 +599,7 @@ class Ledger::Impl {
 
   // The writer thread's own state (also touched by Start before the thread runs).
   IdGenerator ids_;
-  BlockBuilder block_;                          // the index block the next event goes into
+  BlockBuilder block_ WRIT_GUARDED_BY(tree_mu_);  // the index block the next event goes into
   store::LedgerLeafChunk chunk_;                // the leaf-hash chunk the next event goes into
   std::vector<store::LedgerSegment> segments_;  // reused buffers: no allocation per batch
   std::vector<store::LedgerNodeRow> nodes_;

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ledger/index.h"
 #include "ledger/verify.h"
 #include "ledger_test_util.h"
 #include "testing/fake_clock.h"
@@ -210,6 +211,60 @@ TEST_F(LedgerTest, QueryFiltersBySubjectKindCorrelationAndTime) {
   ASSERT_EQ(page.size(), 2u);
   EXPECT_EQ(page[1].index, 26u);
   EXPECT_EQ(page[1].event.details.Find("n")->as_int(), 26);
+}
+
+// The store holds the query index row of a block only once the block is full (a one-event commit no
+// longer rewrites the open block's filter); queries over the block being filled use the ledger's
+// in-memory row, also after a reopen, and ignore a stale stored row an older version left for it.
+TEST_F(LedgerTest, OpenBlockIsQueriedFromMemoryAndStoredOnceFull) {
+  const int kBlock = static_cast<int>(kBlockEvents);
+  auto late = [](int n) {
+    Event event = MakeEvent(n);
+    event.subject = "spiffe://writ.test/agent/late-" + std::to_string(n);
+    event.correlation_id = "late-corr-" + std::to_string(n);
+    return event;
+  };
+  std::string late_id;
+  {
+    TestStore store(dir_.file("writ.db"));
+    LedgerOptions options = Options();
+    options.durability = Durability::kBatched;  // thousands of events: one commit per batch
+    auto ledger = Ledger::Open(options, *store.ledger).value();
+    for (int i = 0; i < kBlock - 1; ++i) ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
+    ASSERT_THAT(ledger->Checkpoint(), IsOk());
+    EXPECT_TRUE(store.ledger->Blocks(0, 10).value().empty()) << "the open block's row was stored";
+    ASSERT_THAT(ledger->Append(late(kBlock - 1)), IsOk());  // fills block 0
+    late_id = ledger->Append(late(kBlock + 5)).value().id;  // in block 1, still open
+    ASSERT_THAT(ledger->Checkpoint(), IsOk());
+    auto rows = store.ledger->Blocks(0, 10).value();
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].block, 0u);
+    auto in_closed = ledger->Query({.subject = "spiffe://writ.test/agent/late-" + std::to_string(kBlock - 1)}).value();
+    ASSERT_EQ(in_closed.size(), 1u);
+    EXPECT_EQ(in_closed[0].index, static_cast<uint64_t>(kBlock - 1));
+  }
+  // An older version stored a row for the open block at every commit: plant a stale one.
+  {
+    TestStore store(dir_.file("writ.db"));
+    store::LedgerBlockRow stale{1, 0, 0, 0, std::string(64, '\0')};
+    ASSERT_THAT(store.ledger->Append({.segments = {}, .nodes = {}, .blocks = {&stale, 1}, .leaves = {}}), IsOk());
+  }
+  TestStore store(dir_.file("writ.db"));
+  auto ledger = OpenLedger(store);
+  ASSERT_EQ(ledger->Size(), static_cast<uint64_t>(kBlock + 1));
+  const std::string subject = "spiffe://writ.test/agent/late-" + std::to_string(kBlock + 5);
+  auto by_subject = ledger->Query({.subject = subject}).value();
+  ASSERT_EQ(by_subject.size(), 1u);
+  EXPECT_EQ(by_subject[0].index, static_cast<uint64_t>(kBlock));
+  EXPECT_EQ(ledger->Query({.correlation_id = "late-corr-" + std::to_string(kBlock + 5)}).value().size(), 1u);
+  EXPECT_EQ(ledger->ProveInclusionById(late_id).value().index, static_cast<uint64_t>(kBlock));
+  ASSERT_THAT(ledger->Append(late(kBlock + 7)), IsOk());  // restored from the events: still found
+  EXPECT_EQ(ledger->Query({.subject = "spiffe://writ.test/agent/late-" + std::to_string(kBlock + 7)}).value().size(), 1u);
+  EXPECT_EQ(ledger->Query({.kind = EventKind::kDecision, .after_index = static_cast<uint64_t>(kBlock - 3)}).value().size(), 2u);
+  ASSERT_THAT(ledger->Checkpoint(), IsOk());
+  auto report = Verify(*store.ledger, {.verifiers = verifiers_});
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->ok()) << report->problem->what;
 }
 
 // A store whose appends fail on demand (disk full, I/O error).

@@ -8,6 +8,7 @@
 
 #include "common/encoding.h"
 
+#include "ledger/index.h"
 #include "ledger/verify.h"
 #include "ledger_test_util.h"
 #include "testing/matchers.h"
@@ -324,14 +325,29 @@ TEST_F(TamperTest, EditedProofCopyOfALeafHashIsCaught) {
   EXPECT_THAT(report.problem->what, HasSubstr("proof copy"));
 }
 
-TEST_F(TamperTest, EditedQueryIndexIsCaught) {
-  RawDb db(path_);
-  // Clearing the filter would hide every event of the block from queries by subject or id.
-  db.Exec("UPDATE ledger_blocks SET keys = zeroblob(length(keys)) WHERE block = 0");
+TEST_F(TamperTest, EditedOrMissingQueryIndexIsCaught) {
+  {
+    // The store keeps the index rows of full blocks only: fill block 0.
+    TestStore store(path_);
+    auto ledger = Ledger::Open({.durability = Durability::kBatched, .signer = &signer_}, *store.ledger).value();
+    for (int i = 40; i < static_cast<int>(kBlockEvents) + 10; ++i) ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
+    ASSERT_THAT(ledger->Checkpoint(), IsOk());
+  }
+  ASSERT_TRUE(Check().ok());
+  {
+    RawDb db(path_);
+    // Clearing the filter would hide every event of the block from queries by subject or id.
+    db.Exec("UPDATE ledger_blocks SET keys = zeroblob(length(keys)) WHERE block = 0");
+  }
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->index, 0u);
-  EXPECT_THAT(report.problem->what, HasSubstr("query index"));
+  EXPECT_THAT(report.problem->what, HasSubstr("does not match"));
+  RawDb(path_).Exec("DELETE FROM ledger_blocks WHERE block = 0");
+  report = Check();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.problem->index, 0u);
+  EXPECT_THAT(report.problem->what, HasSubstr("query index of events from 0 is missing"));
 }
 
 TEST_F(TamperTest, ForgedCheckpointIsCaught) {
