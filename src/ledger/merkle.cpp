@@ -285,12 +285,16 @@ class MerkleTree::Query {
     } else {
       if (!block_loaded_ || block_index_ != block) {
         if (!tree_.options_.reader) return Fail(Code::kInternal, "merkle tree has no leaf reader");
-        uint64_t block_begin = block << cached;
-        WRIT_ASSIGN_OR_RETURN(block_, tree_.options_.reader(block_begin, block_begin + (uint64_t{1} << cached)));
-        if (block_.size() != (uint64_t{1} << cached)) return Fail(Code::kDataLoss, "leaf hashes missing");
+        // Only the leaves below size_: the tree in memory may be ahead of the store (events being
+        // committed), so a block it holds complete may be partly stored still.
+        const uint64_t block_begin = block << cached;
+        const uint64_t block_end = std::min(block_begin + (uint64_t{1} << cached), size_);
+        WRIT_ASSIGN_OR_RETURN(block_, tree_.options_.reader(block_begin, block_end));
+        if (block_.size() != block_end - block_begin) return Fail(Code::kDataLoss, "leaf hashes missing");
         block_loaded_ = true;
         block_index_ = block;
       }
+      if (first + count > (block << cached) + block_.size()) return Fail(Code::kInternal, "leaf past the end of the tree");
       leaves = std::span<const Hash>(block_).subspan(first - (block << cached), count);
     }
     return RootOf(leaves);
