@@ -117,7 +117,7 @@ class Database;
 // committed (fsync'd) data; a larger bound means fewer, larger copies and a longer WAL to replay
 // after a crash.
 struct LedgerStoreOptions {
-  int checkpoint_wal_pages = 4096;  // 16 MiB
+  int checkpoint_wal_pages = 16384;  // 64 MiB: at ~130 MB/s of strict appends, a restart every ~0.5 s
   std::chrono::milliseconds checkpoint_idle{250};
 };
 
