@@ -7,10 +7,10 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -72,8 +72,8 @@ double ProcessCpuSeconds() {
 }
 
 NoteSigner Signer() {
-  return NoteSigner::Create("writ.bench/ledger",
-                            crypto::PrivateKey::FromEd25519Seed(std::string(32, '\x05')).value()).value();
+  return NoteSigner::Create("writ.bench/ledger", crypto::PrivateKey::FromEd25519Seed(std::string(32, '\x05')).value())
+      .value();
 }
 
 // A realistic decision event (~400 bytes encoded).
@@ -131,8 +131,14 @@ void BM_StrictAppendGroupCommit(benchmark::State& state) {
 }
 // {1, 2000}: one append at a time, each its own commit (strict decisions arriving one by one, as an
 // MCP agent's calls do): the cost of a one-event transaction.
-BENCHMARK(BM_StrictAppendGroupCommit)->Args({1, 2000})->Args({256, 400})->Args({1024, 100})->Args({2048, 100})
-    ->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_StrictAppendGroupCommit)
+    ->Args({1, 2000})
+    ->Args({256, 400})
+    ->Args({1024, 100})
+    ->Args({2048, 100})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
 
 // Strict appends kept in flight by AppendAsync (as writd's server does): `range(0)` events in flight,
 // each acknowledged only after its transaction's fsync. The acknowledgement is what writd's is: an
@@ -191,8 +197,12 @@ void BM_StrictAppendAsync(benchmark::State& state) {
   state.counters["us_cpu_per_event"] = cpu * 1e6 / static_cast<double>(state.iterations() * total);
   state.counters["events_per_cpu_s"] = static_cast<double>(state.iterations() * total) / cpu;
 }
-BENCHMARK(BM_StrictAppendAsync)->Args({4096, 200000})->Args({16384, 400000})
-    ->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_StrictAppendAsync)
+    ->Args({4096, 200000})
+    ->Args({16384, 400000})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
 
 void BM_BatchedAppend(benchmark::State& state) {
   NoteSigner signer = Signer();
@@ -215,8 +225,10 @@ void BM_Verify(benchmark::State& state) {
   BenchDir dir;
   Stores stores(dir.file("writ.db"));
   {
-    auto ledger = Ledger::Open({.durability = Durability::kBatched, .checkpoint_every_events = 100000,
-                                .signer = &signer}, *stores.ledger).value();
+    auto ledger =
+        Ledger::Open({.durability = Durability::kBatched, .checkpoint_every_events = 100000, .signer = &signer},
+                     *stores.ledger)
+            .value();
     for (int i = 0; i < events; ++i) (void)ledger->Append(DecisionEvent(i));
     (void)ledger->Checkpoint();
   }
@@ -355,7 +367,6 @@ BENCHMARK(BM_Verify_Signature)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace writ::ledger
-
 
 namespace writ::ledger {
 namespace {

@@ -13,7 +13,7 @@
 namespace writ::ledger {
 namespace {
 
-constexpr int kProbes = 7;            // filter hash functions: ~1 % false positives at 10 bits per key
+constexpr int kProbes = 7;  // filter hash functions: ~1 % false positives at 10 bits per key
 constexpr uint64_t kBitsPerKey = 10;
 constexpr uint64_t kMinFilterBits = 512;
 constexpr size_t kBlocksPerRead = 256;
@@ -21,7 +21,9 @@ constexpr int64_t kMaxQueryLimit = 10000;
 
 constexpr std::string_view kLeafHead = "{\"v\":1,\"id\":";
 
-tl::unexpected<Error> Malformed(std::string_view what) { return Fail(Code::kDataLoss, fmt::format("event is malformed: {}", what)); }
+tl::unexpected<Error> Malformed(std::string_view what) {
+  return Fail(Code::kDataLoss, fmt::format("event is malformed: {}", what));
+}
 
 // Reads the JSON string at leaf[pos] (its opening quote) and moves pos past it. Strings without
 // escapes are returned as views into the leaf; others are decoded into `scratch`.
@@ -107,7 +109,8 @@ uint64_t KeyHash(KeyTag tag, std::string_view value) {
     if (take == 8 && std::endian::native == std::endian::little) {
       std::memcpy(&word, value.data() + at, 8);  // the same little-endian word, in one load
     } else {
-      for (size_t i = 0; i < take; ++i) word |= static_cast<uint64_t>(static_cast<unsigned char>(value[at + i])) << (8 * i);
+      for (size_t i = 0; i < take; ++i)
+        word |= static_cast<uint64_t>(static_cast<unsigned char>(value[at + i])) << (8 * i);
     }
     hash = (hash ^ word) * kMultiplier;
     hash ^= hash >> 29;

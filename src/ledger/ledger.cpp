@@ -30,7 +30,7 @@ struct Pending {
   size_t body_offset;  // the body is staging[body_offset, body_offset + body_size)
   size_t body_size;
   crypto::Sha256Partial partial;  // SHA-256 state after 0x00 ‖ body
-  std::string id;  // for AppendAsync's receipt (moved from the event); empty for Append
+  std::string id;                 // for AppendAsync's receipt (moved from the event); empty for Append
   int64_t time_ms;
   EventKind kind;
   IndexKeys keys;
@@ -179,15 +179,14 @@ class Ledger::Impl {
     WRIT_ASSIGN_OR_RETURN(std::optional<store::LedgerCheckpointRow> latest, store_.LatestCheckpoint());
     if (latest) {
       if (latest->size > size) {
-        return Fail(Code::kDataLoss, fmt::format("the last checkpoint covers {} events but the store holds {}",
-                                                 latest->size, size));
+        return Fail(Code::kDataLoss,
+                    fmt::format("the last checkpoint covers {} events but the store holds {}", latest->size, size));
       }
       WRIT_ASSIGN_OR_RETURN(Note note, ParseNote(latest->note));
       WRIT_ASSIGN_OR_RETURN(struct Checkpoint checkpoint, ParseCheckpoint(note.text));
       if (checkpoint.origin != options_.origin) {
-        return Fail(Code::kFailedPrecondition,
-                    fmt::format("the ledger's checkpoints are for origin `{}`, not `{}`", checkpoint.origin,
-                                options_.origin));
+        return Fail(Code::kFailedPrecondition, fmt::format("the ledger's checkpoints are for origin `{}`, not `{}`",
+                                                           checkpoint.origin, options_.origin));
       }
       Result<Hash> root = Fail(Code::kInternal, "unset");
       {
@@ -195,8 +194,8 @@ class Ledger::Impl {
         root = tree_.RootAt(checkpoint.size);
       }
       if (!root || *root != checkpoint.root) {
-        return Fail(Code::kDataLoss, fmt::format("the stored tree does not match the checkpoint at size {}",
-                                                 checkpoint.size));
+        return Fail(Code::kDataLoss,
+                    fmt::format("the stored tree does not match the checkpoint at size {}", checkpoint.size));
       }
       MutexLock lock(checkpoint_mu_);
       last_checkpoint_size_ = checkpoint.size;
@@ -219,8 +218,8 @@ class Ledger::Impl {
     if (event.time == TimePoint{}) event.time = clock_.Now();
     if (event.id.empty()) event.id = ids_.Next(ToUnixMillis(event.time));
     thread_local std::string body;  // one buffer per appending thread, reused
-    WRIT_RETURN_IF_ERROR(EncodeEventBodyInto(
-        event, {.hmac_key = options_.hmac_key, .max_event_bytes = options_.max_event_bytes}, body));
+    WRIT_RETURN_IF_ERROR(
+        EncodeEventBodyInto(event, {.hmac_key = options_.hmac_key, .max_event_bytes = options_.max_event_bytes}, body));
     crypto::Sha256Partial partial;
     static constexpr char kLeafPrefix = 0x00;  // RFC 9162 leaf hash: SHA-256(0x00 ‖ leaf)
     partial.Update(std::string_view(&kLeafPrefix, 1));
@@ -243,8 +242,8 @@ class Ledger::Impl {
     LeafIndex index = next_index_++;
     const size_t offset = staging_.size();
     staging_.append(body);
-    pending_.push_back(Pending{index, offset, body.size(), partial, std::move(id), ToUnixMillis(event.time),
-                               event.kind, keys, std::move(done)});
+    pending_.push_back(Pending{index, offset, body.size(), partial, std::move(id), ToUnixMillis(event.time), event.kind,
+                               keys, std::move(done)});
     if (pending_.size() == 1 || pending_.size() >= options_.max_batch) work_cv_.notify_one();
     return index;
   }
@@ -298,7 +297,8 @@ class Ledger::Impl {
     uint64_t durable = Size();
     if (tree_size == 0) tree_size = durable;
     if (index >= tree_size || tree_size > durable) {
-      return Fail(Code::kOutOfRange, fmt::format("need index {} < tree size {} <= ledger size {}", index, tree_size, durable));
+      return Fail(Code::kOutOfRange,
+                  fmt::format("need index {} < tree size {} <= ledger size {}", index, tree_size, durable));
     }
     InclusionProof proof{index, tree_size, {}, {}};
     {
@@ -425,8 +425,8 @@ class Ledger::Impl {
       bool ok = true;
       for (size_t begin = 0; begin < taken.size() && ok; begin += options_.max_batch) {
         const size_t count = std::min(options_.max_batch, taken.size() - begin);
-        ok = WriteBatch(std::span<Pending>(taken).subspan(begin, count), std::span<Pending>(taken).subspan(begin + count),
-                        staged);
+        ok = WriteBatch(std::span<Pending>(taken).subspan(begin, count),
+                        std::span<Pending>(taken).subspan(begin + count), staged);
       }
       if (!ok) return;
       if (!MaybeCheckpoint()) return;
@@ -485,7 +485,9 @@ class Ledger::Impl {
       if (used > 0) segments_[used - 1].ends.resize((segments_[used - 1].count - 1) * 4);
     }
     Status written = store_.Append({.segments = std::span<const store::LedgerSegment>(segments_.data(), used),
-                                    .nodes = nodes_, .blocks = blocks_, .leaves = leaves_});
+                                    .nodes = nodes_,
+                                    .blocks = blocks_,
+                                    .leaves = leaves_});
     std::vector<Pending> dropped;
     {
       MutexLock lock(mu_);
@@ -574,7 +576,7 @@ class Ledger::Impl {
   const Clock& clock_;
   store::LedgerStore& store_;
 
-  mutable Mutex mu_;  // guards the queue and the durable size
+  mutable Mutex mu_;                 // guards the queue and the durable size
   std::condition_variable work_cv_;  // writer: work queued or stop
   std::condition_variable done_cv_;  // appenders: durable_size_ advanced or failure
   std::condition_variable room_cv_;  // appenders: queue has room
@@ -600,8 +602,8 @@ class Ledger::Impl {
   // The writer thread's own state (also touched by Start before the thread runs).
   IdGenerator ids_;
   BlockBuilder block_ WRIT_GUARDED_BY(tree_mu_);  // the index block the next event goes into
-  store::LedgerLeafChunk chunk_;                // the leaf-hash chunk the next event goes into
-  std::vector<store::LedgerSegment> segments_;  // reused buffers: no allocation per batch
+  store::LedgerLeafChunk chunk_;                  // the leaf-hash chunk the next event goes into
+  std::vector<store::LedgerSegment> segments_;    // reused buffers: no allocation per batch
   std::vector<store::LedgerNodeRow> nodes_;
   std::vector<store::LedgerBlockRow> blocks_;
   std::vector<store::LedgerLeafChunk> leaves_;

@@ -185,8 +185,8 @@ Hash CompactRange::Root() const {
 
 Result<CompactRange> CompactRange::FromNodes(uint64_t size, std::vector<Hash> nodes) {
   if (nodes.size() != static_cast<size_t>(std::popcount(size))) {
-    return Fail(Code::kInvalidArgument, fmt::format("a range of size {} needs {} nodes, got {}", size,
-                                                    std::popcount(size), nodes.size()));
+    return Fail(Code::kInvalidArgument,
+                fmt::format("a range of size {} needs {} nodes, got {}", size, std::popcount(size), nodes.size()));
   }
   CompactRange range;
   range.size_ = size;
@@ -294,7 +294,8 @@ class MerkleTree::Query {
         block_loaded_ = true;
         block_index_ = block;
       }
-      if (first + count > (block << cached) + block_.size()) return Fail(Code::kInternal, "leaf past the end of the tree");
+      if (first + count > (block << cached) + block_.size())
+        return Fail(Code::kInternal, "leaf past the end of the tree");
       leaves = std::span<const Hash>(block_).subspan(first - (block << cached), count);
     }
     return RootOf(leaves);
@@ -361,7 +362,8 @@ Status MerkleTree::Restore(uint64_t size, const std::vector<Node>& nodes, std::v
   for (size_t slot = 0; slot < seen.size(); ++slot) {
     for (size_t index = 0; index < seen[slot].size(); ++index) {
       if (!seen[slot][index]) {
-        return Fail(Code::kDataLoss, fmt::format("tree node ({}, {}) is missing", slot + static_cast<size_t>(cached), index));
+        return Fail(Code::kDataLoss,
+                    fmt::format("tree node ({}, {}) is missing", slot + static_cast<size_t>(cached), index));
       }
     }
   }

@@ -196,8 +196,8 @@ class Reader {
                  fmt::format("a segment row at position {} overlaps the events before {}: it was inserted",
                              segment->first, next));
         } else {
-          Report(next, next, "", fmt::format("event at position {} is missing (the next stored is {})", next,
-                                             segment->first));
+          Report(next, next, "",
+                 fmt::format("event at position {} is missing (the next stored is {})", next, segment->first));
         }
         return Ok();
       }
@@ -234,7 +234,7 @@ class Reader {
     if (leaf.size() < tail.size() || leaf.substr(leaf.size() - tail.size()) != tail) {
       if (fields->has_seq && fields->seq != index) {
         Report(index, index, std::string(fields->id),
-                     fmt::format("event records position {} but is stored at position {}", fields->seq, index));
+               fmt::format("event records position {} but is stored at position {}", fields->seq, index));
       } else if (index > 0) {
         // The position is right but the link is not: the previous event's bytes changed after this
         // one linked to them (and its leaf hash was rewritten to match).
@@ -277,8 +277,10 @@ class Reader {
       copies_ = std::move(*copies);
     }
     if (std::string_view(copies_).substr((index - copy_begin_) * 32, 32) != SegmentHash(segment, i)) {
-      Report(index, index, "", fmt::format("the proof copy of the leaf hash of event {} differs from the event's: "
-                                           "proofs of it would not verify", index));
+      Report(index, index, "",
+             fmt::format("the proof copy of the leaf hash of event {} differs from the event's: "
+                         "proofs of it would not verify",
+                         index));
       return false;
     }
     return true;
@@ -308,14 +310,15 @@ class Reader {
     store::LedgerBlockRow expected = block_.Row();
     const uint64_t first = block * kBlockEvents;
     if (stored_at_ >= stored_.size() || stored_[stored_at_].block != block) {
-      Report(at, first, "", fmt::format("the query index of events from {} is missing: queries would miss them", first));
+      Report(at, first, "",
+             fmt::format("the query index of events from {} is missing: queries would miss them", first));
       return false;
     }
     const store::LedgerBlockRow& row = stored_[stored_at_];
     if (row.min_time_ms != expected.min_time_ms || row.max_time_ms != expected.max_time_ms ||
         row.kinds != expected.kinds || row.keys != expected.keys) {
       Report(at, first, "",
-                   fmt::format("the query index of events from {} does not match them: queries could miss events", first));
+             fmt::format("the query index of events from {} does not match them: queries could miss events", first));
       return false;
     }
     return true;
@@ -435,9 +438,9 @@ Result<VerifyReport> Verify(store::LedgerStore& store, const VerifyOptions& opti
   if (!found && next_signed < signed_sizes.size()) {
     const SignedSize& item = signed_sizes[next_signed];
     found = Found{kAfterLastEvent, VerifyProblem{range.size(), "",
-                                              fmt::format("the {} at size {} covers events that are missing (the "
-                                                          "store holds {}): events were removed",
-                                                          item.source, item.size, range.size())}};
+                                                 fmt::format("the {} at size {} covers events that are missing (the "
+                                                             "store holds {}): events were removed",
+                                                             item.source, item.size, range.size())}};
   }
   if (reader.found() && (!found || reader.found()->at < found->at)) found = reader.found();
   report.events = found ? std::min(range.size(), found->problem.index) : range.size();

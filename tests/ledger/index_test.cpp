@@ -110,8 +110,17 @@ TEST(BlockBuilderTest, FilterHasNoFalseNegativesAndFewFalsePositives) {
 // ReadLeafFields reads the leaves the ledger writes with one walk over their commas; it must give
 // what a full JSON parse gives, escapes, look-alike text inside values and absent members included.
 TEST(LeafFieldsTest, CommaWalkAgreesWithAFullParse) {
-  const std::vector<std::string> texts = {"", "plain", "spiffe://writ.test/agent/bot-1", "q\"uote", "back\\slash", "ends with \\",
-                                          ",\"subject\":\"fake\"", "\xc3\xa9t\xc3\xa9", "\n\t", "]", "[\"x\"]"};
+  const std::vector<std::string> texts = {"",
+                                          "plain",
+                                          "spiffe://writ.test/agent/bot-1",
+                                          "q\"uote",
+                                          "back\\slash",
+                                          "ends with \\",
+                                          ",\"subject\":\"fake\"",
+                                          "\xc3\xa9t\xc3\xa9",
+                                          "\n\t",
+                                          "]",
+                                          "[\"x\"]"};
   int n = 0;
   for (const std::string& subject : texts) {
     for (const std::string& other : texts) {
@@ -129,7 +138,8 @@ TEST(LeafFieldsTest, CommaWalkAgreesWithAFullParse) {
       event.correlation_id = n % 3 == 0 ? std::string() : other + subject;
       event.trace_id = subject;
       if (n % 5 != 0) event.details.Set("subject", other);
-      const std::string leaf = EncodeLeaf(EncodeEventBody(event, {}).value(), static_cast<uint64_t>(n), std::string(32, 'p'));
+      const std::string leaf =
+          EncodeLeaf(EncodeEventBody(event, {}).value(), static_cast<uint64_t>(n), std::string(32, 'p'));
       const DecodedEvent decoded = DecodeLeaf(leaf).value();
       LeafScratch scratch;
       auto fields = ReadLeafFields(leaf, scratch);

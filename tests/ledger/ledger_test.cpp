@@ -1,10 +1,10 @@
 #include "ledger/ledger.h"
 
 #include <atomic>
-#include <fstream>
-#include <sstream>
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -28,8 +28,11 @@ using testing::TestVerifier;
 class LedgerTest : public ::testing::Test {
  protected:
   LedgerOptions Options() {
-    return {.origin = "writ.test/ledger", .checkpoint_every_events = 1000000,
-            .checkpoint_interval = std::chrono::hours(1), .hmac_key = "k", .signer = &signer_};
+    return {.origin = "writ.test/ledger",
+            .checkpoint_every_events = 1000000,
+            .checkpoint_interval = std::chrono::hours(1),
+            .hmac_key = "k",
+            .signer = &signer_};
   }
   std::unique_ptr<Ledger> OpenLedger(TestStore& store) { return Ledger::Open(Options(), *store.ledger).value(); }
 
@@ -124,11 +127,13 @@ TEST_F(LedgerTest, CheckpointFileAndVerifyProgress) {
   file << in.rdbuf();
   EXPECT_EQ(file.str(), note);
   std::vector<uint64_t> progress;
-  auto report = Verify(*store.ledger, {.verifiers = verifiers_, .trusted_checkpoint = note,
-                                       .progress = [&](uint64_t done, uint64_t total) {
-                                         EXPECT_EQ(total, 25u);
-                                         progress.push_back(done);
-                                       },
+  auto report = Verify(*store.ledger, {.verifiers = verifiers_,
+                                       .trusted_checkpoint = note,
+                                       .progress =
+                                           [&](uint64_t done, uint64_t total) {
+                                             EXPECT_EQ(total, 25u);
+                                             progress.push_back(done);
+                                           },
                                        .progress_every = 10});
   ASSERT_THAT(report, IsOk());
   EXPECT_TRUE(report->ok());
@@ -204,7 +209,8 @@ TEST_F(LedgerTest, QueryFiltersBySubjectKindCorrelationAndTime) {
   EXPECT_EQ(decisions.size(), 10u);
   auto correlated = ledger->Query({.correlation_id = "corr-1"}).value();
   EXPECT_EQ(correlated.size(), 10u);
-  auto window = ledger->Query({.from = FromUnixMillis(1'700'000'005'000), .to = FromUnixMillis(1'700'000'008'000)}).value();
+  auto window =
+      ledger->Query({.from = FromUnixMillis(1'700'000'005'000), .to = FromUnixMillis(1'700'000'008'000)}).value();
   ASSERT_EQ(window.size(), 3u);
   EXPECT_EQ(window[0].index, 5u);
   auto page = ledger->Query({.after_index = 25, .limit = 2}).value();
@@ -259,8 +265,11 @@ TEST_F(LedgerTest, OpenBlockIsQueriedFromMemoryAndStoredOnceFull) {
   EXPECT_EQ(ledger->Query({.correlation_id = "late-corr-" + std::to_string(kBlock + 5)}).value().size(), 1u);
   EXPECT_EQ(ledger->ProveInclusionById(late_id).value().index, static_cast<uint64_t>(kBlock));
   ASSERT_THAT(ledger->Append(late(kBlock + 7)), IsOk());  // restored from the events: still found
-  EXPECT_EQ(ledger->Query({.subject = "spiffe://writ.test/agent/late-" + std::to_string(kBlock + 7)}).value().size(), 1u);
-  EXPECT_EQ(ledger->Query({.kind = EventKind::kDecision, .after_index = static_cast<uint64_t>(kBlock - 3)}).value().size(), 2u);
+  EXPECT_EQ(ledger->Query({.subject = "spiffe://writ.test/agent/late-" + std::to_string(kBlock + 7)}).value().size(),
+            1u);
+  EXPECT_EQ(
+      ledger->Query({.kind = EventKind::kDecision, .after_index = static_cast<uint64_t>(kBlock - 3)}).value().size(),
+      2u);
   ASSERT_THAT(ledger->Checkpoint(), IsOk());
   auto report = Verify(*store.ledger, {.verifiers = verifiers_});
   ASSERT_THAT(report, IsOk());
@@ -281,7 +290,9 @@ class FailingStore : public store::LedgerStore {
   Result<uint64_t> Size() override { return inner_.Size(); }
   Result<std::string> LeafHashes(uint64_t b, uint64_t e) override { return inner_.LeafHashes(b, e); }
   Result<std::optional<std::string>> ReadEvent(uint64_t i) override { return inner_.ReadEvent(i); }
-  Result<bool> ReadSegment(uint64_t f, bool c, store::LedgerSegment& out) override { return inner_.ReadSegment(f, c, out); }
+  Result<bool> ReadSegment(uint64_t f, bool c, store::LedgerSegment& out) override {
+    return inner_.ReadSegment(f, c, out);
+  }
   Result<std::vector<store::LedgerNodeRow>> Nodes() override { return inner_.Nodes(); }
   Result<std::vector<store::LedgerBlockRow>> Blocks(uint64_t f, size_t l) override { return inner_.Blocks(f, l); }
   Status PutCheckpoint(const store::LedgerCheckpointRow& c) override {
@@ -427,7 +438,7 @@ TEST_F(LedgerTest, BatchedCommitLingerStopsAtAFullBatchAndCommitsOnClose) {
   {
     auto ledger = Ledger::Open(options, counting).value();
     for (int i = 0; i < 9; ++i) ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
-  }  // closing commits what lingers
+  }                                            // closing commits what lingers
   EXPECT_GE(counting.transactions.load(), 3);  // never more than max_batch per transaction
   auto ledger = Ledger::Open(Options(), *store.ledger).value();
   EXPECT_EQ(ledger->Size(), 9u);

@@ -78,13 +78,13 @@ TEST_P(MerkleTreeTest, ProofsVerifyForAllSizes) {
   auto leaves = Leaves(kMax);
   int reads = 0;
   uint64_t stored = kMax;
-  MerkleTree tree({.cached_level = GetParam(),
-                   .reader = [&](LeafIndex begin, LeafIndex end) -> Result<std::vector<Hash>> {
-                     ++reads;
-                     if (end > stored) return Fail(Code::kDataLoss, "leaf hashes not stored yet");
-                     return std::vector<Hash>(leaves.begin() + static_cast<ptrdiff_t>(begin),
-                                              leaves.begin() + static_cast<ptrdiff_t>(end));
-                   }});
+  MerkleTree tree(
+      {.cached_level = GetParam(), .reader = [&](LeafIndex begin, LeafIndex end) -> Result<std::vector<Hash>> {
+         ++reads;
+         if (end > stored) return Fail(Code::kDataLoss, "leaf hashes not stored yet");
+         return std::vector<Hash>(leaves.begin() + static_cast<ptrdiff_t>(begin),
+                                  leaves.begin() + static_cast<ptrdiff_t>(end));
+       }});
   for (const Hash& leaf : leaves) tree.Append(leaf);
   EXPECT_EQ(tree.Root(), RootOf(leaves));
   for (uint64_t size = 1; size <= kMax; ++size) {
@@ -118,7 +118,8 @@ TEST_P(MerkleTreeTest, ProofsVerifyForAllSizes) {
 TEST_P(MerkleTreeTest, RestoreFromPersistedNodesGivesTheSameTree) {
   auto leaves = Leaves(77);
   auto reader = [&](LeafIndex begin, LeafIndex end) -> Result<std::vector<Hash>> {
-    return std::vector<Hash>(leaves.begin() + static_cast<ptrdiff_t>(begin), leaves.begin() + static_cast<ptrdiff_t>(end));
+    return std::vector<Hash>(leaves.begin() + static_cast<ptrdiff_t>(begin),
+                             leaves.begin() + static_cast<ptrdiff_t>(end));
   };
   MerkleTree tree({.cached_level = GetParam(), .reader = reader});
   std::vector<MerkleTree::Node> nodes;

@@ -42,7 +42,8 @@ class RawDb {
   std::vector<Leaf> ReadAll() {
     std::vector<Leaf> leaves;
     sqlite3_stmt* stmt = nullptr;
-    sqlite3_prepare_v2(db_, "SELECT count, data, ends, hashes FROM ledger_segments ORDER BY first_idx", -1, &stmt, nullptr);
+    sqlite3_prepare_v2(db_, "SELECT count, data, ends, hashes FROM ledger_segments ORDER BY first_idx", -1, &stmt,
+                       nullptr);
     while (sqlite3_step(stmt) == SQLITE_ROW) {
       const auto count = static_cast<size_t>(sqlite3_column_int64(stmt, 0));
       std::string data = Column(stmt, 1), ends = Column(stmt, 2), hashes = Column(stmt, 3);
@@ -51,7 +52,8 @@ class RawDb {
         size_t end = data.size();
         if (i + 1 < count) {
           end = 0;
-          for (int b = 3; b >= 0; --b) end = end << 8 | static_cast<unsigned char>(ends[i * 4 + static_cast<size_t>(b)]);
+          for (int b = 3; b >= 0; --b)
+            end = end << 8 | static_cast<unsigned char>(ends[i * 4 + static_cast<size_t>(b)]);
         }
         leaves.push_back({data.substr(begin, end - begin), hashes.substr(i * 32, 32)});
         begin = end;
@@ -104,8 +106,9 @@ class RawDb {
  private:
   static std::string Column(sqlite3_stmt* stmt, int column) {
     const void* blob = sqlite3_column_blob(stmt, column);
-    return blob == nullptr ? std::string()
-                           : std::string(static_cast<const char*>(blob), static_cast<size_t>(sqlite3_column_bytes(stmt, column)));
+    return blob == nullptr
+               ? std::string()
+               : std::string(static_cast<const char*>(blob), static_cast<size_t>(sqlite3_column_bytes(stmt, column)));
   }
   sqlite3* db_ = nullptr;
 };
@@ -123,10 +126,11 @@ class TamperTest : public ::testing::Test {
  protected:
   void SetUp() override {
     TestStore store(path_);
-    auto ledger = Ledger::Open({.checkpoint_every_events = 1000000, .checkpoint_interval = std::chrono::hours(1),
-                                .signer = &signer_},
-                               *store.ledger)
-                      .value();
+    auto ledger =
+        Ledger::Open(
+            {.checkpoint_every_events = 1000000, .checkpoint_interval = std::chrono::hours(1), .signer = &signer_},
+            *store.ledger)
+            .value();
     for (int i = 0; i < 20; ++i) ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
     ASSERT_THAT(ledger->Checkpoint(), IsOk());
     for (int i = 20; i < 40; ++i) ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
@@ -257,7 +261,9 @@ TEST_F(TamperTest, InsertedEventIsCaught) {
 
 TEST_F(TamperTest, DeletedSegmentRowIsCaught) {
   RawDb db(path_);
-  db.Exec("DELETE FROM ledger_segments WHERE first_idx = (SELECT max(first_idx) FROM ledger_segments WHERE first_idx <= 10)");
+  db.Exec(
+      "DELETE FROM ledger_segments WHERE first_idx = (SELECT max(first_idx) FROM ledger_segments WHERE first_idx <= "
+      "10)");
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_LE(report.problem->index, 10u);
@@ -267,9 +273,10 @@ TEST_F(TamperTest, DeletedSegmentRowIsCaught) {
 TEST_F(TamperTest, ReorderedSegmentRowsAreCaught) {
   RawDb db(path_);
   db.WriteAll(db.ReadAll());  // segments of 7: [0, 7) [7, 14) ...
-  db.Exec("UPDATE ledger_segments SET first_idx = -1 WHERE first_idx = 7; "
-          "UPDATE ledger_segments SET first_idx = 7 WHERE first_idx = 14; "
-          "UPDATE ledger_segments SET first_idx = 14 WHERE first_idx = -1");
+  db.Exec(
+      "UPDATE ledger_segments SET first_idx = -1 WHERE first_idx = 7; "
+      "UPDATE ledger_segments SET first_idx = 7 WHERE first_idx = 14; "
+      "UPDATE ledger_segments SET first_idx = 14 WHERE first_idx = -1");
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->index, 7u);
@@ -280,8 +287,9 @@ TEST_F(TamperTest, SegmentRowInsertedInsideAnotherIsCaught) {
   RawDb db(path_);
   db.WriteAll(db.ReadAll());  // segments of 7: [0, 7) [7, 14) ...
   // A forged one-event row at 10 would be what Get(10) and queries read: verification must see it.
-  db.Exec("INSERT INTO ledger_segments SELECT 10, 1, data, x'', substr(hashes, 1, 32) FROM ledger_segments "
-          "WHERE first_idx = 14");
+  db.Exec(
+      "INSERT INTO ledger_segments SELECT 10, 1, data, x'', substr(hashes, 1, 32) FROM ledger_segments "
+      "WHERE first_idx = 14");
   VerifyReport report = Check();
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.problem->index, 10u);
@@ -378,8 +386,10 @@ TEST(TamperManySegmentsTest, FirstEditedEventIsReportedWhicheverThreadHashesIt) 
   std::vector<NoteVerifier> verifiers{TestVerifier()};
   {
     TestStore store(path);
-    auto ledger = Ledger::Open({.durability = Durability::kBatched, .checkpoint_every_events = 1000000,
-                                .checkpoint_interval = std::chrono::hours(1), .signer = &signer},
+    auto ledger = Ledger::Open({.durability = Durability::kBatched,
+                                .checkpoint_every_events = 1000000,
+                                .checkpoint_interval = std::chrono::hours(1),
+                                .signer = &signer},
                                *store.ledger)
                       .value();
     for (int i = 0; i < 3000; ++i) ASSERT_THAT(ledger->Append(MakeEvent(i)), IsOk());
@@ -403,8 +413,8 @@ TEST(TamperManySegmentsTest, FirstEditedEventIsReportedWhicheverThreadHashesIt) 
   VerifyReport clean = check();
   EXPECT_TRUE(clean.ok());
   EXPECT_EQ(clean.events, 3000u);
-  for (const std::vector<size_t>& edits : std::vector<std::vector<size_t>>{
-           {2950, 1290}, {1290, 1291, 2999}, {2999}, {0, 1}, {599, 600}, {1799, 1300}}) {
+  for (const std::vector<size_t>& edits :
+       std::vector<std::vector<size_t>>{{2950, 1290}, {1290, 1291, 2999}, {2999}, {0, 1}, {599, 600}, {1799, 1300}}) {
     std::vector<RawDb::Leaf> leaves = original;
     for (size_t at : edits) {
       leaves[at].data = Replace(leaves[at].data, "\"n\":" + std::to_string(at), "\"n\":" + std::to_string(at + 1));

@@ -5,11 +5,11 @@
 #include <array>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -249,7 +249,8 @@ class SqliteLedgerStore final : public LedgerStore {
     WRIT_RETURN_IF_ERROR(transaction.Begin());
     WRIT_ASSIGN_OR_RETURN(Statement insert_segment, db_.Prepare("INSERT INTO ledger_segments VALUES (?,?,?,?,?)"));
     WRIT_ASSIGN_OR_RETURN(Statement insert_node, db_.Prepare("INSERT INTO ledger_nodes VALUES (?,?,?)"));
-    WRIT_ASSIGN_OR_RETURN(Statement upsert_block, db_.Prepare("INSERT OR REPLACE INTO ledger_blocks VALUES (?,?,?,?,?)"));
+    WRIT_ASSIGN_OR_RETURN(Statement upsert_block,
+                          db_.Prepare("INSERT OR REPLACE INTO ledger_blocks VALUES (?,?,?,?,?)"));
     WRIT_ASSIGN_OR_RETURN(Statement upsert_leaves, db_.Prepare("INSERT OR REPLACE INTO ledger_leaves VALUES (?,?)"));
     if (!batch.segments.empty()) {
       WRIT_ASSIGN_OR_RETURN(Statement size_query, db_.Prepare(kSizeSql));
@@ -299,7 +300,8 @@ class SqliteLedgerStore final : public LedgerStore {
     MutexLock lock(reader_->mu());
     WRIT_ASSIGN_OR_RETURN(Statement query, reader_->Prepare("SELECT chunk, hashes FROM ledger_leaves "
                                                             "WHERE chunk >= ? AND chunk <= ? ORDER BY chunk"));
-    query.Bind(1, static_cast<int64_t>(begin / kLedgerLeafChunk)).Bind(2, static_cast<int64_t>((end - 1) / kLedgerLeafChunk));
+    query.Bind(1, static_cast<int64_t>(begin / kLedgerLeafChunk))
+        .Bind(2, static_cast<int64_t>((end - 1) / kLedgerLeafChunk));
     uint64_t next = begin;
     Status status = Ok();
     while (next < end) {
@@ -376,8 +378,8 @@ class SqliteLedgerStore final : public LedgerStore {
       // SQLITE_ERROR: the column holds no blob or text (a NULL, a number); the checks above the
       // store see an empty segment, as they did when `data` was read as a column.
       if (data.rc() != SQLITE_ERROR) {
-        return Fail(Code::kUnavailable, fmt::format("cannot read ledger segment at {}: {}", out.first,
-                                                    sqlite3_errmsg(reader_->handle())));
+        return Fail(Code::kUnavailable,
+                    fmt::format("cannot read ledger segment at {}: {}", out.first, sqlite3_errmsg(reader_->handle())));
       }
       out.data.clear();
       return true;
@@ -401,16 +403,16 @@ class SqliteLedgerStore final : public LedgerStore {
 
   Result<std::vector<LedgerBlockRow>> Blocks(uint64_t first_block, size_t limit) override {
     MutexLock lock(reader_->mu());
-    WRIT_ASSIGN_OR_RETURN(Statement query, reader_->Prepare("SELECT block, min_time_ms, max_time_ms, kinds, keys "
-                                                            "FROM ledger_blocks WHERE block >= ? ORDER BY block LIMIT ?"));
+    WRIT_ASSIGN_OR_RETURN(Statement query,
+                          reader_->Prepare("SELECT block, min_time_ms, max_time_ms, kinds, keys "
+                                           "FROM ledger_blocks WHERE block >= ? ORDER BY block LIMIT ?"));
     query.Bind(1, static_cast<int64_t>(first_block)).Bind(2, static_cast<int64_t>(limit));
     std::vector<LedgerBlockRow> blocks;
     while (true) {
       WRIT_ASSIGN_OR_RETURN(const bool has_row, query.Step());
       if (!has_row) return blocks;
-      blocks.push_back(LedgerBlockRow{static_cast<uint64_t>(query.ColumnInt(0)), query.ColumnInt(1),
-                                      query.ColumnInt(2), static_cast<uint64_t>(query.ColumnInt(3)),
-                                      query.ColumnBlob(4)});
+      blocks.push_back(LedgerBlockRow{static_cast<uint64_t>(query.ColumnInt(0)), query.ColumnInt(1), query.ColumnInt(2),
+                                      static_cast<uint64_t>(query.ColumnInt(3)), query.ColumnBlob(4)});
     }
   }
 
