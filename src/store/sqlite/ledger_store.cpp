@@ -101,6 +101,15 @@ tl::unexpected<Error> Corrupt(uint64_t first, std::string_view what) {
 // next try: a commit waits at most about this long for it.
 constexpr std::chrono::milliseconds kRestartWait{10};
 
+// Copies what is left of the WAL into the database file and makes the next commit start the WAL
+// over, waiting at most kRestartWait for other connections (then it gives up until the next try:
+// the frames stay in the WAL, which is durable). REQUIRES: db.mu() held.
+void RestartWalBriefly(Database& db) WRIT_REQUIRES(db.mu()) {
+  sqlite3_busy_timeout(db.handle(), static_cast<int>(kRestartWait.count()));
+  (void)sqlite3_wal_checkpoint_v2(db.handle(), "main", SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+  sqlite3_busy_timeout(db.handle(), static_cast<int>(db.busy_timeout().count()));
+}
+
 // Copies committed WAL frames into the database file on its own connection and thread, so that a
 // commit pays only for its own WAL write and fsync. A failed copy (a full disk) loses nothing: the
 // frames stay in the WAL, which is durable.
@@ -154,8 +163,11 @@ class Checkpointer {
  private:
   void Loop() {
     std::unique_lock lock(mu_);
-    uint64_t commits_checkpointed = commits_;
-    uint64_t commits_at_last_look = commits_;
+    // From zero, not from commits_ as this thread first sees it: the store may commit before the
+    // thread gets to run, and that commit's frames must count as waiting (it was never copied when
+    // the machine was busy enough to start the thread late).
+    uint64_t commits_checkpointed = 0;
+    uint64_t commits_at_last_look = 0;
     while (!stop_) {
       cv_.wait_for(lock, options_.checkpoint_idle, [&] { return poked_ || stop_; });
       if (stop_) break;
@@ -184,7 +196,7 @@ class Checkpointer {
     MutexLock db_lock(db_->mu());
     sqlite3* handle = db_->handle();
     (void)sqlite3_wal_checkpoint_v2(handle, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    if (idle) (void)sqlite3_wal_checkpoint_v2(handle, "main", SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    if (idle) RestartWalBriefly(*db_);
   }
 
   std::unique_ptr<Database> db_;
@@ -239,9 +251,7 @@ class SqliteLedgerStore final : public LedgerStore {
   // database file; a failure only means the WAL stays longer until the next try.
   void RestartWal() {
     MutexLock lock(db_.mu());
-    sqlite3_busy_timeout(db_.handle(), static_cast<int>(kRestartWait.count()));
-    (void)sqlite3_wal_checkpoint_v2(db_.handle(), "main", SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
-    sqlite3_busy_timeout(db_.handle(), static_cast<int>(db_.busy_timeout().count()));
+    RestartWalBriefly(db_);
   }
 
   Status Insert(const LedgerBatch& batch) {
