@@ -219,21 +219,31 @@ std::string_view Statement::ColumnBlobView(int column) const {
 
 bool Statement::ColumnIsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
+namespace {
+// Runs one statement without results through the connection's statement cache: a transaction's
+// BEGIN and COMMIT are not parsed and compiled again for every commit (sqlite3_exec did that, on
+// the ledger writer's path once per group commit). REQUIRES: db.mu() held.
+Status RunCached(Database& db, std::string_view sql) WRIT_NO_THREAD_SAFETY_ANALYSIS {
+  WRIT_ASSIGN_OR_RETURN(Statement statement, db.Prepare(sql));
+  return statement.Run();
+}
+}  // namespace
+
 Transaction::Transaction(Database& db) : db_(db) { db_.mu().Lock(); }
 
 Transaction::~Transaction() WRIT_NO_THREAD_SAFETY_ANALYSIS {
-  if (open_) (void)db_.Exec("ROLLBACK");
+  if (open_) (void)RunCached(db_, "ROLLBACK");
   db_.mu().Unlock();
 }
 
 Status Transaction::Begin() WRIT_NO_THREAD_SAFETY_ANALYSIS {
-  WRIT_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+  WRIT_RETURN_IF_ERROR(RunCached(db_, "BEGIN IMMEDIATE"));
   open_ = true;
   return Ok();
 }
 
 Status Transaction::Commit() WRIT_NO_THREAD_SAFETY_ANALYSIS {
-  WRIT_RETURN_IF_ERROR(db_.Exec("COMMIT"));
+  WRIT_RETURN_IF_ERROR(RunCached(db_, "COMMIT"));
   open_ = false;
   return Ok();
 }
