@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/connection.h"
 #include "common/clock.h"
@@ -38,6 +38,7 @@ struct McpOptions {
   // Streamable HTTP mode (--listen): the agent comes from each request's token.
   std::string listen;
   std::string upstream;
+  std::string upstream_ca;
   std::vector<std::string> allowed_origins;
   std::string audience;
   std::string token_recheck = "5s";
@@ -137,7 +138,8 @@ Result<std::string> IntrospectAgent(const std::string& socket, const std::string
   WRIT_ASSIGN_OR_RETURN(const json::Value answer, connection.Call("POST", "/v1/introspect", &body));
   const json::Value* active = answer.Find("active");
   if (active == nullptr || !active->is_bool() || !active->as_bool()) {
-    return Fail(Code::kUnauthenticated, fmt::format("{} is not valid (expired, revoked or its agent is not active)", source));
+    return Fail(Code::kUnauthenticated,
+                fmt::format("{} is not valid (expired, revoked or its agent is not active)", source));
   }
   const json::Value* sub = answer.Find("sub");
   constexpr std::string_view kAgentPath = "/agent/";
@@ -174,8 +176,8 @@ Result<Principal> ResolvePrincipal(const std::string& socket, const std::string&
     principal.tokens = std::move(source);
   }
   if (!claimed.empty() && claimed != principal.agent) {
-    return Fail(Code::kPermissionDenied, fmt::format("--as `{}` does not match the agent `{}` verified from {}", claimed,
-                                                     principal.agent, principal.tokens->Describe()));
+    return Fail(Code::kPermissionDenied, fmt::format("--as `{}` does not match the agent `{}` verified from {}",
+                                                     claimed, principal.agent, principal.tokens->Describe()));
   }
   return principal;
 }
@@ -186,9 +188,8 @@ Result<Principal> ResolvePrincipal(const std::string& socket, const std::string&
 // proxy's agent's token; else (HTTP mode's introspection) the proxy asks as a Unix-socket peer.
 gateway::HttpTransport WritdTransport(std::string socket, std::shared_ptr<TokenSource> tokens) {
   return [socket = std::move(socket), tokens = std::move(tokens)](
-             std::string_view method, std::string_view path, std::string_view body,
-             std::chrono::milliseconds timeout, std::string_view request_id,
-             std::string_view token) -> Result<gateway::HttpReply> {
+             std::string_view method, std::string_view path, std::string_view body, std::chrono::milliseconds timeout,
+             std::string_view request_id, std::string_view token) -> Result<gateway::HttpReply> {
     std::string authorization;
     std::string own;  // the source's token, when it is the one sent
     if (!token.empty()) {
@@ -232,8 +233,7 @@ int RunHttpMode(const GlobalOptions& global, const McpOptions& options, std::chr
   const gateway::HttpTransport transport = WritdTransport(ResolveSocketPath(global.socket), nullptr);
   auto decisions = gateway::NewAuthzenClient(transport);
   auto authenticator = gateway::NewIntrospectingAuthenticator(
-      transport, {.audience = options.audience,
-                  .recheck = std::chrono::duration_cast<std::chrono::seconds>(*recheck)});
+      transport, {.audience = options.audience, .recheck = std::chrono::duration_cast<std::chrono::seconds>(*recheck)});
   // Blocked before the proxy's threads start, so that only sigwait below receives them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -244,6 +244,7 @@ int RunHttpMode(const GlobalOptions& global, const McpOptions& options, std::chr
   auto proxy = gateway::HttpProxy::Start({.listen = options.listen,
                                           .allow_remote = options.allow_remote,
                                           .upstream = options.upstream,
+                                          .upstream_ca_file = options.upstream_ca,
                                           .server_name = options.server,
                                           .decisions = decisions.get(),
                                           .authenticator = authenticator.get(),
@@ -265,10 +266,10 @@ int RunHttpMode(const GlobalOptions& global, const McpOptions& options, std::chr
 
 void AddMcpCommand(CLI::App& app, const GlobalOptions& global, Action* action) {
   auto options = std::make_shared<McpOptions>();
-  CLI::App* mcp = app.add_subcommand(
-      "mcp",
-      "run an MCP server behind writ (stdio: `--server S -- command`; Streamable HTTP: "
-      "`--listen 127.0.0.1:PORT --upstream URL --server S`): every tools/call is decided, held for approval or refused");
+  CLI::App* mcp = app.add_subcommand("mcp",
+                                     "run an MCP server behind writ (stdio: `--server S -- command`; Streamable HTTP: "
+                                     "`--listen 127.0.0.1:PORT --upstream URL --server S`): every tools/call is "
+                                     "decided, held for approval or refused");
   mcp->add_option("--as", options->agent,
                   "the agent you expect these calls to be of; the proxy refuses to start unless it is the agent of "
                   "$WRIT_TOKEN_FILE (under `writ run`) or the one writd attests this process as");
@@ -282,8 +283,12 @@ void AddMcpCommand(CLI::App& app, const GlobalOptions& global, Action* action) {
       ->capture_default_str();
   mcp->add_option("command", options->command, "the MCP server command, after -- (stdio)");
   mcp->add_option("--listen", options->listen, "serve Streamable HTTP on this host:port (loopback) instead of stdio");
-  mcp->add_option("--upstream", options->upstream, "the MCP server's Streamable HTTP URL (with --listen)");
-  mcp->add_option("--allow-origin", options->allowed_origins, "also accept browser requests from this Origin (repeatable)");
+  mcp->add_option("--upstream", options->upstream,
+                  "the MCP server's Streamable HTTP URL, http:// or https:// (with --listen)");
+  mcp->add_option("--upstream-ca", options->upstream_ca,
+                  "PEM file of the CAs an https:// upstream's certificate must chain to (default: the system's)");
+  mcp->add_option("--allow-origin", options->allowed_origins,
+                  "also accept browser requests from this Origin (repeatable)");
   mcp->add_option("--audience", options->audience, "agent tokens must carry this audience (with --listen)");
   mcp->add_option("--token-recheck", options->token_recheck,
                   "how long a checked agent token is trusted before writd is asked again (with --listen)")
@@ -315,8 +320,8 @@ void AddMcpCommand(CLI::App& app, const GlobalOptions& global, Action* action) {
         err << "writ mcp: refusing to start: " << principal.error().message << '\n';
         return 1;
       }
-      auto decisions = gateway::NewAuthzenClient(WritdTransport(socket, principal->tokens),
-                                                 {.transport_serves_watch = true});
+      auto decisions =
+          gateway::NewAuthzenClient(WritdTransport(socket, principal->tokens), {.transport_serves_watch = true});
       auto exit_code = gateway::RunStdioProxy({.agent = principal->agent,
                                                .server_name = options->server,
                                                .command = options->command,

@@ -14,11 +14,14 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -32,7 +35,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <fmt/format.h>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "common/log.h"
 #include "gateway/interceptor.h"
@@ -93,28 +96,38 @@ Result<HostPort> ParseHostPort(std::string_view text, std::string_view what) {
 }
 
 struct Upstream {
+  bool tls = false;  // https://
   HostPort address;
   std::string host_header;  // as sent upstream
   std::string path;         // the MCP endpoint, also served by the proxy
+  std::string url() const { return fmt::format("{}://{}{}", tls ? "https" : "http", host_header, path); }
 };
 
 Result<Upstream> ParseUpstream(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return Fail(Code::kInvalidArgument, "--upstream must be an http:// URL (e.g. http://127.0.0.1:3001/mcp)");
+  Upstream upstream;
+  std::string_view rest;
+  for (const std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
+    if (url.substr(0, scheme.size()) == scheme) {
+      upstream.tls = scheme.size() == 8;
+      rest = url.substr(scheme.size());
+    }
   }
-  std::string_view rest = url.substr(kScheme.size());
+  if (rest.empty()) {
+    return Fail(Code::kInvalidArgument,
+                "--upstream must be an http:// or https:// URL (e.g. http://127.0.0.1:3001/mcp)");
+  }
   const size_t slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
-  Upstream upstream;
   upstream.path = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (upstream.path.find_first_of("?# \r\n") != std::string::npos) {
     return Fail(Code::kInvalidArgument, "--upstream: the path may not carry a query, a fragment or spaces");
   }
   if (authority.find('@') != std::string_view::npos) return Fail(Code::kInvalidArgument, "--upstream: no user info");
   const bool has_port = !authority.empty() && authority.back() != ']' && authority.find(':') != std::string_view::npos;
-  WRIT_ASSIGN_OR_RETURN(upstream.address,
-                        ParseHostPort(has_port ? std::string(authority) : std::string(authority) + ":80", "--upstream"));
+  const std::string default_port = upstream.tls ? ":443" : ":80";
+  WRIT_ASSIGN_OR_RETURN(
+      upstream.address,
+      ParseHostPort(has_port ? std::string(authority) : std::string(authority) + default_port, "--upstream"));
   upstream.host_header = std::string(authority);
   return upstream;
 }
@@ -147,8 +160,8 @@ bool IsVisibleAscii(std::string_view text) {
 }
 
 bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() &&
-         beast::iequals(beast::string_view(text.data(), prefix.size()), beast::string_view(prefix.data(), prefix.size()));
+  return text.size() >= prefix.size() && beast::iequals(beast::string_view(text.data(), prefix.size()),
+                                                        beast::string_view(prefix.data(), prefix.size()));
 }
 
 // Runs blocking `work` on `pool` and resumes the calling coroutine on its own executor.
@@ -197,6 +210,71 @@ struct Expected {
   bool answered = false;
 };
 
+// One connection to the upstream server: TCP, or TLS over TCP for an https:// upstream (the
+// certificate checked against the trusted CAs and the upstream's host name).
+class UpstreamStream {
+ public:
+  UpstreamStream(asio::io_context& ioc, asio::ssl::context* tls) {
+    if (tls != nullptr) {
+      tls_.emplace(ioc, *tls);
+    } else {
+      tcp_.emplace(ioc);
+    }
+  }
+  beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : *tcp_; }
+
+  // Connects (and, for TLS, shakes hands as a client of `host`).
+  awaitable<void> Connect(const std::vector<tcp::endpoint>& endpoints, const std::string& host,
+                          beast::error_code& error) {
+    co_await tcp().async_connect(endpoints, asio::redirect_error(use_awaitable, error));
+    beast::error_code ignored;
+    if (!error) tcp().socket().set_option(tcp::no_delay(true), ignored);
+    if (error || !tls_) co_return;
+    tls_->set_verify_callback(asio::ssl::host_name_verification(host));
+    beast::error_code parse_error;
+    (void)asio::ip::make_address(host, parse_error);
+    // SNI names a host, never an IP address (RFC 6066 §3).
+    // SSL_set_tlsext_host_name, without its C cast.
+    if (parse_error && SSL_ctrl(tls_->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                                const_cast<char*>(host.c_str())) != 1) {
+      error = beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
+      co_return;
+    }
+    co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(use_awaitable, error));
+  }
+
+  // Runs `op` (an asynchronous operation on an AsyncStream) on whichever stream this is.
+  template <class Op>
+  auto With(Op op) {
+    return tls_ ? op(*tls_) : op(*tcp_);
+  }
+
+ private:
+  std::optional<beast::tcp_stream> tcp_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+};
+
+// The TLS client context for https:// upstreams: peers verified against `ca_file` (PEM), or the
+// system's trusted CAs when it is empty; TLS 1.2 at least.
+Result<std::unique_ptr<asio::ssl::context>> MakeTlsContext(const std::string& ca_file) {
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  beast::error_code error;
+  context->set_verify_mode(asio::ssl::verify_peer, error);
+  if (!error) {
+    if (ca_file.empty()) {
+      context->set_default_verify_paths(error);
+    } else {
+      context->load_verify_file(ca_file, error);
+    }
+  }
+  if (error) {
+    return Fail(Code::kInvalidArgument, fmt::format("--upstream-ca: cannot load trusted certificates from `{}`: {}",
+                                                    ca_file.empty() ? "the system store" : ca_file, error.message()));
+  }
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  return context;
+}
+
 struct SessionOwner {
   std::string agent;
   uint64_t sequence = 0;
@@ -206,9 +284,10 @@ struct SessionOwner {
 
 class HttpProxy::Impl {
  public:
-  Impl(HttpProxyOptions options, Upstream upstream)
+  Impl(HttpProxyOptions options, Upstream upstream, std::unique_ptr<asio::ssl::context> tls)
       : options_(std::move(options)),
         upstream_(std::move(upstream)),
+        tls_(std::move(tls)),
         interceptor_({.server_name = options_.server_name,
                       .decisions = options_.decisions,
                       .max_argument_bytes = options_.max_argument_bytes,
@@ -234,11 +313,12 @@ class HttpProxy::Impl {
   awaitable<bool> HandlePost(beast::tcp_stream& client, const ClientRequest& request, const AuthenticatedAgent& who);
   awaitable<bool> Relay(beast::tcp_stream& client, const ClientRequest& request, const AuthenticatedAgent& who,
                         std::string body, Expected expected);
-  awaitable<bool> RelaySse(beast::tcp_stream& client, const ClientRequest& request, beast::tcp_stream& upstream,
+  awaitable<bool> RelaySse(beast::tcp_stream& client, const ClientRequest& request, UpstreamStream& upstream,
                            beast::flat_buffer& buffer, bhttp::response_parser<bhttp::buffer_body>& parser,
                            const AuthenticatedAgent& who, Expected& expected, std::string_view session);
   // The JSON-RPC message `data` as the client may see it: nullopt = relay it unchanged.
-  awaitable<std::optional<std::string>> Screen(std::string_view data, const AuthenticatedAgent& who, Expected& expected);
+  awaitable<std::optional<std::string>> Screen(std::string_view data, const AuthenticatedAgent& who,
+                                               Expected& expected);
   awaitable<std::string> ScreenEvent(std::string event, const AuthenticatedAgent& who, Expected& expected);
   awaitable<bool> Send(beast::tcp_stream& client, const ClientRequest& request, unsigned status, std::string body,
                        std::string_view content_type = "application/json",
@@ -251,8 +331,8 @@ class HttpProxy::Impl {
   }
   void FailExpected(Expected& expected);
   // Idle upstream connections, touched only on the I/O thread (so without a lock).
-  std::unique_ptr<beast::tcp_stream> TakeIdleUpstream();
-  void KeepIdleUpstream(std::unique_ptr<beast::tcp_stream> upstream, bool keep_alive, const beast::flat_buffer& buffer);
+  std::unique_ptr<UpstreamStream> TakeIdleUpstream();
+  void KeepIdleUpstream(std::unique_ptr<UpstreamStream> upstream, bool keep_alive, const beast::flat_buffer& buffer);
 
   bool HostAllowed(std::string_view host) const;
   bool OriginAllowed(std::string_view origin) const;
@@ -263,6 +343,7 @@ class HttpProxy::Impl {
 
   const HttpProxyOptions options_;
   const Upstream upstream_;
+  const std::unique_ptr<asio::ssl::context> tls_;  // https:// upstreams only
   const Interceptor interceptor_;
   HostPort listen_;
   std::string url_;
@@ -277,7 +358,7 @@ class HttpProxy::Impl {
   std::thread io_thread_;
 
   struct IdleUpstream {
-    std::unique_ptr<beast::tcp_stream> stream;
+    std::unique_ptr<UpstreamStream> stream;
     SteadyClock::time_point since;
   };
   std::vector<IdleUpstream> idle_upstreams_;
@@ -306,7 +387,8 @@ Result<void> HttpProxy::Impl::Bind(const HostPort& listen) {
   if (!error) acceptor_->bind(endpoint, error);
   if (!error) acceptor_->listen(asio::socket_base::max_listen_connections, error);
   if (error) {
-    return Fail(Code::kUnavailable, fmt::format("cannot listen on {}:{}: {}", listen.host, listen.port, error.message()));
+    return Fail(Code::kUnavailable,
+                fmt::format("cannot listen on {}:{}: {}", listen.host, listen.port, error.message()));
   }
   port_ = acceptor_->local_endpoint().port();
   const bool v6 = listen.host.find(':') != std::string::npos;
@@ -353,9 +435,9 @@ awaitable<void> HttpProxy::Impl::Serve(tcp::socket socket) {
     if (error == bhttp::error::body_limit || error == bhttp::error::header_limit) {
       // Built before the co_await: g++ 12 destroys temporaries of a conditional in co_await arguments twice.
       const bool body = error == bhttp::error::body_limit;
-      std::string message = body ? fmt::format("writ: message exceeds the limit of {} bytes; not forwarded",
-                                                options_.max_message_bytes)
-                                 : fmt::format("writ: request headers exceed {} bytes", kMaxHeaderBytes);
+      std::string message =
+          body ? fmt::format("writ: message exceeds the limit of {} bytes; not forwarded", options_.max_message_bytes)
+               : fmt::format("writ: request headers exceed {} bytes", kMaxHeaderBytes);
       ClientRequest closing;
       closing.keep_alive(false);
       co_await SendError(client, closing, body ? 413 : 431, json::Value(), kJsonRpcInvalidRequest, std::move(message));
@@ -419,7 +501,8 @@ awaitable<bool> HttpProxy::Impl::Send(beast::tcp_stream& client, const ClientReq
                                       std::vector<std::pair<std::string, std::string>> headers) {
   bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(status), request.version() == 10 ? 10u : 11u};
   response.set(bhttp::field::server, "writ-mcp");
-  if (!body.empty()) response.set(bhttp::field::content_type, beast::string_view(content_type.data(), content_type.size()));
+  if (!body.empty())
+    response.set(bhttp::field::content_type, beast::string_view(content_type.data(), content_type.size()));
   for (auto& [name, value] : headers) response.set(name, value);
   response.body() = std::move(body);
   response.keep_alive(request.keep_alive() && !stopping_);
@@ -443,7 +526,8 @@ awaitable<bool> HttpProxy::Impl::Handle(beast::tcp_stream& client, const ClientR
                                  "writ: Host must name this proxy (a loopback host or the listen address)");
   }
   if (request.find(bhttp::field::origin) != request.end() && !OriginAllowed(Field(request, "Origin"))) {
-    log::Warn("mcp http request from a foreign Origin refused", {{"origin", std::string(Field(request, "Origin").substr(0, 200))}});
+    log::Warn("mcp http request from a foreign Origin refused",
+              {{"origin", std::string(Field(request, "Origin").substr(0, 200))}});
     co_return co_await SendError(client, request, 403, json::Value(), kJsonRpcInvalidRequest,
                                  "writ: requests from this Origin are not accepted");
   }
@@ -466,7 +550,8 @@ awaitable<bool> HttpProxy::Impl::Handle(beast::tcp_stream& client, const ClientR
   // A token checked recently is known without leaving the I/O thread; else the check may ask writd.
   // (No co_await inside a conditional expression: g++ 12 mishandles its temporaries.)
   auto checked = options_.authenticator->TryAuthenticateCached(credentials);
-  if (!checked) checked = co_await Offload(decision_pool_, [&] { return options_.authenticator->Authenticate(credentials); });
+  if (!checked)
+    checked = co_await Offload(decision_pool_, [&] { return options_.authenticator->Authenticate(credentials); });
   auto& who = *checked;
   if (!who) {
     std::vector<std::pair<std::string, std::string>> headers;
@@ -513,8 +598,9 @@ awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const Cli
   }
   const json::Value& message = *parsed;
   if (!message.is_object()) {
-    co_return co_await SendError(client, request, 400, json::Value(), kJsonRpcInvalidRequest,
-                                 "writ: a POST body must be one JSON-RPC object (batches are not part of MCP 2025-11-25)");
+    co_return co_await SendError(
+        client, request, 400, json::Value(), kJsonRpcInvalidRequest,
+        "writ: a POST body must be one JSON-RPC object (batches are not part of MCP 2025-11-25)");
   }
   Expected expected;
   const json::Value* method = message.Find("method");
@@ -523,7 +609,8 @@ awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const Cli
     expected.id = *id;
     if (method->as_string() == "tools/list") expected.kind = Expected::Kind::kList;
     if (method->as_string() == "tools/call") {
-      CallCheck check = co_await Offload(decision_pool_, [&] { return interceptor_.CheckCall(who.agent, message, *id, who.token); });
+      CallCheck check =
+          co_await Offload(decision_pool_, [&] { return interceptor_.CheckCall(who.agent, message, *id, who.token); });
       if (check.next == CallCheck::Next::kAwaitApproval) {
         // A client that gives up waiting (closes its connection) must not have the call run once granted.
         auto gone = std::make_shared<std::atomic<bool>>(false);
@@ -531,7 +618,8 @@ awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const Cli
         {
           const HangupWatch watch(ioc_, client, [gone] { *gone = true; });
           waited = co_await Offload(approval_pool_, [&] {
-            return interceptor_.AwaitApproval(std::move(check), *id, [this, gone] { return stopping_.load() || gone->load(); });
+            return interceptor_.AwaitApproval(std::move(check), *id,
+                                              [this, gone] { return stopping_.load() || gone->load(); });
           });
         }
         if (!waited) {
@@ -540,7 +628,8 @@ awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const Cli
         }
         check = std::move(*waited);
       }
-      if (check.next != CallCheck::Next::kForward) co_return co_await Send(client, request, 200, std::move(check.reply));
+      if (check.next != CallCheck::Next::kForward)
+        co_return co_await Send(client, request, 200, std::move(check.reply));
       expected.kind = Expected::Kind::kCall;
       expected.call = std::move(check.call);
     }
@@ -548,7 +637,7 @@ awaitable<bool> HttpProxy::Impl::HandlePost(beast::tcp_stream& client, const Cli
   co_return co_await Relay(client, request, who, request.body(), std::move(expected));
 }
 
-std::unique_ptr<beast::tcp_stream> HttpProxy::Impl::TakeIdleUpstream() {
+std::unique_ptr<UpstreamStream> HttpProxy::Impl::TakeIdleUpstream() {
   while (!idle_upstreams_.empty()) {
     IdleUpstream idle = std::move(idle_upstreams_.back());
     idle_upstreams_.pop_back();
@@ -557,11 +646,11 @@ std::unique_ptr<beast::tcp_stream> HttpProxy::Impl::TakeIdleUpstream() {
   return nullptr;
 }
 
-void HttpProxy::Impl::KeepIdleUpstream(std::unique_ptr<beast::tcp_stream> upstream, bool keep_alive,
+void HttpProxy::Impl::KeepIdleUpstream(std::unique_ptr<UpstreamStream> upstream, bool keep_alive,
                                        const beast::flat_buffer& buffer) {
   // Bytes past the answer would belong to no request: such a connection is not reused.
   if (!keep_alive || buffer.size() != 0 || stopping_ || idle_upstreams_.size() >= kMaxIdleUpstreams) return;
-  upstream->expires_never();
+  upstream->tcp().expires_never();
   idle_upstreams_.push_back({std::move(upstream), SteadyClock::now()});
 }
 
@@ -579,7 +668,8 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
   for (const std::string_view name : {std::string_view("Accept"), std::string_view("Content-Type"), kSessionHeader,
                                       kVersionHeader, std::string_view("Last-Event-ID")}) {
     const std::string_view value = Field(request, name);
-    if (!value.empty()) out.set(beast::string_view(name.data(), name.size()), beast::string_view(value.data(), value.size()));
+    if (!value.empty())
+      out.set(beast::string_view(name.data(), name.size()), beast::string_view(value.data(), value.size()));
   }
   out.body() = std::move(body);
   out.keep_alive(true);
@@ -589,7 +679,7 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
   // A kept-alive connection from an earlier answer when there is one. If it fails before any
   // answer byte (the server closed it while idle), the request goes once more on a new connection:
   // a server that closed an idle connection has not read the request.
-  std::unique_ptr<beast::tcp_stream> upstream = TakeIdleUpstream();
+  std::unique_ptr<UpstreamStream> upstream = TakeIdleUpstream();
   bool reused = upstream != nullptr;
   beast::error_code error;
   beast::flat_buffer buffer;
@@ -597,15 +687,14 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
   while (true) {
     error = {};
     if (!upstream) {
-      upstream = std::make_unique<beast::tcp_stream>(ioc_);
-      upstream->expires_after(options_.upstream_connect_timeout);
-      co_await upstream->async_connect(upstream_endpoints_, asio::redirect_error(use_awaitable, error));
-      beast::error_code ignored;
-      if (!error) upstream->socket().set_option(tcp::no_delay(true), ignored);
+      upstream = std::make_unique<UpstreamStream>(ioc_, tls_.get());
+      upstream->tcp().expires_after(options_.upstream_connect_timeout);
+      co_await upstream->Connect(upstream_endpoints_, upstream_.address.host, error);
     }
     if (!error) {
-      upstream->expires_after(options_.upstream_answer_timeout);
-      co_await bhttp::async_write(*upstream, out, asio::redirect_error(use_awaitable, error));
+      upstream->tcp().expires_after(options_.upstream_answer_timeout);
+      co_await upstream->With(
+          [&](auto& stream) { return bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, error)); });
     }
     buffer.clear();
     parsing.emplace();
@@ -613,7 +702,9 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
     parsing->body_limit(std::numeric_limits<std::uint64_t>::max());  // bounded per message below
     expected.forwarded = SteadyClock::now();
     if (!error) {
-      co_await bhttp::async_read_header(*upstream, buffer, *parsing, asio::redirect_error(use_awaitable, error));
+      co_await upstream->With([&](auto& stream) {
+        return bhttp::async_read_header(stream, buffer, *parsing, asio::redirect_error(use_awaitable, error));
+      });
     }
     if (!error || !reused) break;
     upstream.reset();
@@ -624,9 +715,8 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
     log::Warn("mcp upstream unreachable", {{"upstream", upstream_.host_header}, {"error", error.message()}});
     FailExpected(expected);
     co_return co_await SendError(client, request, 502, reply_id, kJsonRpcInternalError,
-                                 fmt::format("writ: the MCP server `{}` at http://{}{} cannot be reached: {}",
-                                             options_.server_name, upstream_.host_header, upstream_.path,
-                                             error.message()));
+                                 fmt::format("writ: the MCP server `{}` at {} cannot be reached: {}",
+                                             options_.server_name, upstream_.url(), error.message()));
   }
   const auto& head = parser.get();
   const unsigned status = head.result_int();
@@ -659,7 +749,9 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
   while (!parser.is_done()) {
     parser.get().body().data = chunk.get();
     parser.get().body().size = kReadChunk;
-    co_await bhttp::async_read(*upstream, buffer, parser, asio::redirect_error(use_awaitable, error));
+    co_await upstream->With([&](auto& stream) {
+      return bhttp::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, error));
+    });
     if (error == bhttp::error::need_buffer) error = {};
     if (error) break;
     answer.append(chunk.get(), kReadChunk - parser.get().body().size);
@@ -667,11 +759,11 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
   }
   if (error || answer.size() > options_.max_message_bytes) {
     FailExpected(expected);
-    std::string message = answer.size() > options_.max_message_bytes
-                              ? fmt::format("writ: the answer of MCP server `{}` exceeds the limit of {} bytes",
-                                            options_.server_name, options_.max_message_bytes)
-                              : fmt::format("writ: the MCP server `{}` broke off its answer: {}", options_.server_name,
-                                            error.message());
+    std::string message =
+        answer.size() > options_.max_message_bytes
+            ? fmt::format("writ: the answer of MCP server `{}` exceeds the limit of {} bytes", options_.server_name,
+                          options_.max_message_bytes)
+            : fmt::format("writ: the MCP server `{}` broke off its answer: {}", options_.server_name, error.message());
     co_return co_await SendError(client, request, 502, reply_id, kJsonRpcInternalError, std::move(message));
   }
   if (parser.is_done()) KeepIdleUpstream(std::move(upstream), parser.get().keep_alive(), buffer);
@@ -683,15 +775,16 @@ awaitable<bool> HttpProxy::Impl::Relay(beast::tcp_stream& client, const ClientRe
 }
 
 awaitable<bool> HttpProxy::Impl::RelaySse(beast::tcp_stream& client, const ClientRequest& request,
-                                          beast::tcp_stream& upstream, beast::flat_buffer& buffer,
+                                          UpstreamStream& upstream, beast::flat_buffer& buffer,
                                           bhttp::response_parser<bhttp::buffer_body>& parser,
                                           const AuthenticatedAgent& who, Expected& expected, std::string_view session) {
   bhttp::response<bhttp::empty_body> head{bhttp::status::ok, request.version() == 10 ? 10u : 11u};
   head.set(bhttp::field::server, "writ-mcp");
   head.set(bhttp::field::content_type, "text/event-stream");
   head.set(bhttp::field::cache_control, "no-cache");
-  if (!session.empty()) head.set(beast::string_view(kSessionHeader.data(), kSessionHeader.size()),
-                                 beast::string_view(session.data(), session.size()));
+  if (!session.empty())
+    head.set(beast::string_view(kSessionHeader.data(), kSessionHeader.size()),
+             beast::string_view(session.data(), session.size()));
   head.chunked(true);
   head.keep_alive(request.keep_alive());
   bhttp::response_serializer<bhttp::empty_body> serializer(head);
@@ -699,11 +792,11 @@ awaitable<bool> HttpProxy::Impl::RelaySse(beast::tcp_stream& client, const Clien
   client.expires_after(options_.idle_timeout);
   co_await bhttp::async_write_header(client, serializer, asio::redirect_error(use_awaitable, error));
   if (error) co_return false;
-  upstream.expires_never();  // a stream may stay quiet for long; the client's disconnect ends it
+  upstream.tcp().expires_never();  // a stream may stay quiet for long; the client's disconnect ends it
   // Close the upstream stream when the client hangs up, not at the next event (which may never come).
   const HangupWatch watch(ioc_, client, [&upstream] {
     beast::error_code ignored;
-    upstream.socket().close(ignored);
+    upstream.tcp().socket().close(ignored);
   });
   std::string pending;
   const auto chunk = std::make_unique_for_overwrite<char[]>(kReadChunk);  // not zeroed: only read into
@@ -711,7 +804,9 @@ awaitable<bool> HttpProxy::Impl::RelaySse(beast::tcp_stream& client, const Clien
   while (!parser.is_done() && !stopping_) {
     parser.get().body().data = chunk.get();
     parser.get().body().size = kReadChunk;
-    co_await bhttp::async_read_some(upstream, buffer, parser, asio::redirect_error(use_awaitable, error));
+    co_await upstream.With([&](auto& stream) {
+      return bhttp::async_read_some(stream, buffer, parser, asio::redirect_error(use_awaitable, error));
+    });
     if (error == bhttp::error::need_buffer) error = {};
     if (error) {
       upstream_ok = false;
@@ -739,7 +834,8 @@ awaitable<bool> HttpProxy::Impl::RelaySse(beast::tcp_stream& client, const Clien
     }
     if (out.empty()) continue;
     client.expires_after(options_.idle_timeout);
-    co_await asio::async_write(client, bhttp::make_chunk(asio::buffer(out)), asio::redirect_error(use_awaitable, error));
+    co_await asio::async_write(client, bhttp::make_chunk(asio::buffer(out)),
+                               asio::redirect_error(use_awaitable, error));
     if (error) co_return false;  // the client is gone: dropping `upstream` closes the stream
   }
   if (!upstream_ok || stopping_) co_return false;  // cut the chunked answer short: the client sees a broken stream
@@ -749,7 +845,8 @@ awaitable<bool> HttpProxy::Impl::RelaySse(beast::tcp_stream& client, const Clien
   co_return !error && request.keep_alive() && !stopping_;
 }
 
-awaitable<std::string> HttpProxy::Impl::ScreenEvent(std::string event, const AuthenticatedAgent& who, Expected& expected) {
+awaitable<std::string> HttpProxy::Impl::ScreenEvent(std::string event, const AuthenticatedAgent& who,
+                                                    Expected& expected) {
   std::string data;
   bool has_data = false;
   std::string kept;  // the event's other lines (id, event, retry, comments), in order
@@ -819,12 +916,13 @@ awaitable<std::optional<std::string>> HttpProxy::Impl::Screen(std::string_view d
   auto parsed = json::Parse(data, {.max_bytes = options_.max_message_bytes, .max_depth = kMaxJsonDepth});
   auto parsed_id = json::Parse(raw_id->value);
   if (!parsed || !parsed_id) {  // a tool list this proxy cannot read is not shown to the agent
-    co_return JsonRpcError(parsed_id ? *parsed_id : json::Value(), kJsonRpcInternalError,
-                           fmt::format("writ: mcp server `{}` answered tools/list with invalid JSON", options_.server_name));
+    co_return JsonRpcError(
+        parsed_id ? *parsed_id : json::Value(), kJsonRpcInternalError,
+        fmt::format("writ: mcp server `{}` answered tools/list with invalid JSON", options_.server_name));
   }
   const json::Value answer_id = std::move(*parsed_id);
-  co_return co_await Offload(decision_pool_,
-                             [&] { return interceptor_.FilterList(who.agent, answer_id, std::move(*parsed), who.token); });
+  co_return co_await Offload(
+      decision_pool_, [&] { return interceptor_.FilterList(who.agent, answer_id, std::move(*parsed), who.token); });
 }
 
 Result<std::unique_ptr<HttpProxy>> HttpProxy::Start(HttpProxyOptions options) {
@@ -835,12 +933,19 @@ Result<std::unique_ptr<HttpProxy>> HttpProxy::Start(HttpProxyOptions options) {
   }
   WRIT_ASSIGN_OR_RETURN(const HostPort listen, ParseHostPort(options.listen, "--listen"));
   if (!IsLoopbackHost(listen.host) && !options.allow_remote) {
-    return Fail(Code::kInvalidArgument,
-                fmt::format("--listen {}: not a loopback address; agents on other hosts need --allow-remote",
-                            options.listen));
+    return Fail(
+        Code::kInvalidArgument,
+        fmt::format("--listen {}: not a loopback address; agents on other hosts need --allow-remote", options.listen));
   }
   WRIT_ASSIGN_OR_RETURN(Upstream upstream, ParseUpstream(options.upstream));
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(upstream));
+  if (!upstream.tls && !options.upstream_ca_file.empty()) {
+    return Fail(Code::kInvalidArgument, "--upstream-ca is for an https:// upstream");
+  }
+  std::unique_ptr<asio::ssl::context> tls;
+  if (upstream.tls) {
+    WRIT_ASSIGN_OR_RETURN(tls, MakeTlsContext(options.upstream_ca_file));
+  }
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(upstream), std::move(tls));
   WRIT_RETURN_IF_ERROR(impl->Bind(listen));
   impl->Run();
   return std::unique_ptr<HttpProxy>(new HttpProxy(std::move(impl)));

@@ -1,5 +1,5 @@
 // The MCP Streamable HTTP enforcement point behind
-// `writ mcp --listen 127.0.0.1:PORT --upstream http://HOST:PORT/mcp --server <name>`.
+// `writ mcp --listen 127.0.0.1:PORT --upstream http[s]://HOST:PORT/mcp --server <name>`.
 // It serves the upstream's endpoint path on the listen address and relays MCP's Streamable HTTP
 // transport (revision 2025-11-25) to the upstream server: POST bodies (one JSON-RPC message each)
 // answered as application/json or as an SSE stream relayed event by event, GET SSE streams,
@@ -15,8 +15,8 @@
 //     must name a loopback host or the listen host (against DNS rebinding; else 403).
 //   - bodies over max_message_bytes -> 413; a relayed SSE event or JSON answer over it ends the
 //     answer (502 when nothing was sent yet).
-// Errors from the proxy itself are JSON bodies; the upstream being down gives 502 with a JSON-RPC
-// error naming the upstream.
+// Errors from the proxy itself are JSON bodies; the upstream being down, or an https:// upstream
+// whose certificate does not verify, gives 502 with a JSON-RPC error naming the upstream.
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -34,21 +34,24 @@ namespace writ::gateway {
 struct HttpProxyOptions {
   std::string listen = "127.0.0.1:0";  // host:port (IPv4 or [IPv6]); port 0 picks one
   bool allow_remote = false;           // REQUIRES for a non-loopback listen host
-  std::string upstream;                // http://host:port/path of the MCP server (no TLS)
-  std::string server_name;             // Writ::ToolServer::"<server_name>"
-  DecisionClient* decisions = nullptr;        // borrowed; must outlive the proxy. REQUIRES: not null
+  std::string upstream;                // http:// or https://host:port/path of the MCP server
+  // PEM file of the CAs an https:// upstream's certificate must chain to; empty = the system's
+  // trusted CAs. The certificate must also name the upstream's host (or IP address).
+  std::string upstream_ca_file;
+  std::string server_name;                      // Writ::ToolServer::"<server_name>"
+  DecisionClient* decisions = nullptr;          // borrowed; must outlive the proxy. REQUIRES: not null
   AgentAuthenticator* authenticator = nullptr;  // borrowed; must outlive the proxy. REQUIRES: not null
-  std::vector<std::string> allowed_origins;   // exact origins accepted beyond loopback ones
-  size_t max_message_bytes = 4 << 20;   // request bodies, JSON answers and SSE events
-  size_t max_argument_bytes = 64 << 10;  // tools/call arguments larger than this are denied
+  std::vector<std::string> allowed_origins;     // exact origins accepted beyond loopback ones
+  size_t max_message_bytes = 4 << 20;           // request bodies, JSON answers and SSE events
+  size_t max_argument_bytes = 64 << 10;         // tools/call arguments larger than this are denied
   std::chrono::milliseconds approval_timeout{120'000};
   std::chrono::milliseconds approval_poll{1'000};
   std::chrono::milliseconds upstream_connect_timeout{5'000};
   std::chrono::milliseconds upstream_answer_timeout{300'000};  // until the answer's headers (and a JSON body)
-  std::chrono::milliseconds idle_timeout{120'000};            // a client connection between requests
-  size_t max_sessions = 4096;           // the oldest is forgotten past it
-  size_t decision_threads = 4;          // blocking decisions run here, off the I/O thread
-  size_t approval_threads = 16;         // calls waiting for approval at once (more queue)
+  std::chrono::milliseconds idle_timeout{120'000};             // a client connection between requests
+  size_t max_sessions = 4096;                                  // the oldest is forgotten past it
+  size_t decision_threads = 4;                                 // blocking decisions run here, off the I/O thread
+  size_t approval_threads = 16;                                // calls waiting for approval at once (more queue)
 };
 
 class HttpProxy {

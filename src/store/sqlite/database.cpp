@@ -9,10 +9,10 @@ namespace {
 
 Error SqliteError(sqlite3* db, int rc, std::string_view doing) {
   const int primary = rc & 0xff;
-  const Code code = primary == SQLITE_CONSTRAINT ? Code::kConflict
+  const Code code = primary == SQLITE_CONSTRAINT                            ? Code::kConflict
                     : primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB ? Code::kDataLoss
-                    : primary == SQLITE_TOOBIG ? Code::kResourceExhausted
-                                               : Code::kUnavailable;
+                    : primary == SQLITE_TOOBIG                              ? Code::kResourceExhausted
+                                                                            : Code::kUnavailable;
   const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   return Error{code, fmt::format("store: {} failed: {}", doing, detail)};
 }
@@ -21,8 +21,8 @@ Error SqliteError(sqlite3* db, int rc, std::string_view doing) {
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const DatabaseOptions& options) {
   sqlite3* db = nullptr;
-  const int flags = options.read_only ? SQLITE_OPEN_READONLY
-                                      : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int flags =
+      options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     Error error = SqliteError(db, rc, fmt::format("opening `{}`", path));
@@ -37,14 +37,15 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   // Checks the file really is a database before anything else touches it.
   auto check = database->Exec("SELECT count(*) FROM sqlite_master");
   if (!check) {
-    return Fail(Code::kUnavailable, fmt::format("store: `{}` is not a writ database ({})", path, check.error().message));
+    return Fail(Code::kUnavailable,
+                fmt::format("store: `{}` is not a writ database ({})", path, check.error().message));
   }
   if (!options.read_only) {
     WRIT_RETURN_IF_ERROR(database->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
-    WRIT_RETURN_IF_ERROR(database->Exec(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        "  component TEXT NOT NULL, version INTEGER NOT NULL, applied_at_ms INTEGER NOT NULL,"
-        "  PRIMARY KEY (component, version))"));
+    WRIT_RETURN_IF_ERROR(
+        database->Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                       "  component TEXT NOT NULL, version INTEGER NOT NULL, applied_at_ms INTEGER NOT NULL,"
+                       "  PRIMARY KEY (component, version))"));
   }
   return database;
 }
@@ -76,8 +77,8 @@ Result<Statement> Database::Prepare(std::string_view sql) {
   }
   const bool cache = found == cache_.end() && cache_.size() < kMaxCachedStatements;
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), cache ? SQLITE_PREPARE_PERSISTENT : 0,
-                                    &stmt, nullptr);
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    cache ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, nullptr);
   if (rc != SQLITE_OK) return Fail(SqliteError(db_, rc, "preparing a statement"));
   if (!cache) return Statement(db_, stmt);
   CachedStatement& cached = cache_.emplace(std::string(sql), CachedStatement{stmt, true}).first->second;
@@ -214,7 +215,8 @@ void Statement::ColumnBlobInto(int column, std::string& out) const {
 std::string_view Statement::ColumnBlobView(int column) const {
   const void* blob = sqlite3_column_blob(stmt_, column);
   const int size = sqlite3_column_bytes(stmt_, column);
-  return blob == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(blob), static_cast<size_t>(size));
+  return blob == nullptr ? std::string_view()
+                         : std::string_view(static_cast<const char*>(blob), static_cast<size_t>(size));
 }
 
 bool Statement::ColumnIsNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }

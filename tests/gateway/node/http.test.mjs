@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
+import tls from 'node:tls';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
@@ -402,6 +403,70 @@ describe('writ mcp --listen (Streamable HTTP) with the real writd', { skip: !wri
       assert.equal((await post(blind.match[1], ping, { Authorization: `Bearer ${token}` })).status, 503);
     } finally {
       await stop(blind.child);
+    }
+  });
+
+  // An https:// upstream: server-everything behind a TLS front (Node's tls) with a certificate from
+  // a CA made here. The proxy verifies the chain against --upstream-ca and the name against the
+  // upstream's host; without the CA, or with a certificate for another name, nothing is relayed.
+  test('an https:// upstream is relayed over verified TLS, and refused when its certificate does not verify', async () => {
+    const tlsDir = path.join(dir, 'tls');
+    fs.mkdirSync(tlsDir);
+    const openssl = (...args) => run('openssl', args, { cwd: tlsDir });
+    await openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+      '-subj', '/CN=writ test CA', '-keyout', 'ca.key', '-out', 'ca.pem');
+    const issue = async (name, san) => {
+      await openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`,
+        '-keyout', `${name}.key`, '-out', `${name}.csr`);
+      fs.writeFileSync(path.join(tlsDir, `${name}.ext`), `subjectAltName=${san}\n`);
+      await openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+        '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+      return { key: fs.readFileSync(path.join(tlsDir, `${name}.key`)), cert: fs.readFileSync(path.join(tlsDir, `${name}.pem`)) };
+    };
+    const upstreamPort = Number(new URL(upstreamUrl).port);
+    const front = (credentials) => new Promise((resolve) => {
+      const server = tls.createServer(credentials, (secure) => {
+        const plain = net.connect(upstreamPort, '127.0.0.1');
+        secure.pipe(plain).pipe(secure);
+        secure.on('error', () => plain.destroy());
+        plain.on('error', () => secure.destroy());
+      });
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    });
+    const good = await front(await issue('localhost', 'DNS:localhost,IP:127.0.0.1'));
+    const misnamed = await front(await issue('elsewhere', 'DNS:elsewhere.example'));
+    const ca = path.join(tlsDir, 'ca.pem');
+    const started = [];
+    try {
+      for (const host of ['localhost', '127.0.0.1']) {  // a DNS name (with SNI) and an IP address SAN
+        const secure = await startProxy(`https://${host}:${good.address().port}/mcp`, ['--upstream-ca', ca]);
+        started.push(secure);
+        const viaTls = await connectHttp(secure.match[1], token);
+        try {
+          const args = { name: 'echo', arguments: { message: 'over tls' } };
+          assert.deepEqual(withoutWritMeta(await viaTls.client.callTool(args)), await direct.client.callTool(args));
+          const shown = (await viaTls.client.listTools()).tools.map((t) => t.name);
+          assert.ok(!shown.includes('get-env'), shown.join(','));
+        } finally {
+          await viaTls.client.close();
+        }
+      }
+      for (const [upstream, extra] of [[`https://localhost:${good.address().port}/mcp`, []],  // not a trusted CA
+        [`https://localhost:${misnamed.address().port}/mcp`, ['--upstream-ca', ca]]]) {  // another name
+        const refused = await startProxy(upstream, extra);
+        started.push(refused);
+        const response = await post(refused.match[1], initialize, { Authorization: `Bearer ${token}` });
+        assert.equal(response.status, 502);
+        assert.match((await response.json()).error.message, /at https:\/\/localhost:\d+\/mcp cannot be reached: .*certificate verify failed/);
+      }
+      await assert.rejects(writ('mcp', '--listen', '127.0.0.1:0', '--upstream', upstreamUrl, '--server', 'everything',
+        '--upstream-ca', ca), /--upstream-ca is for an https:\/\/ upstream/);
+      await assert.rejects(writ('mcp', '--listen', '127.0.0.1:0', '--upstream', `https://localhost:${good.address().port}/mcp`,
+        '--server', 'everything', '--upstream-ca', path.join(tlsDir, 'missing.pem')), /cannot load trusted certificates/);
+    } finally {
+      for (const proxyProcess of started) await stop(proxyProcess.child);
+      good.close();
+      misnamed.close();
     }
   });
 });
