@@ -50,7 +50,8 @@ Status AddRegistryGroups(identity::Registry& registry, const std::vector<std::st
   std::unordered_set<std::string> seen(groups.begin(), groups.end());
   for (size_t next = 0; next < queue.size(); ++next) {
     if (next == kMaxRegistryGroups) {
-      return Fail(Code::kResourceExhausted, fmt::format("the principal is in more than {} registry groups", kMaxRegistryGroups));
+      return Fail(Code::kResourceExhausted,
+                  fmt::format("the principal is in more than {} registry groups", kMaxRegistryGroups));
     }
     auto group = registry.Get(identity::Kind::kGroup, queue[next]);
     if (!group) {
@@ -75,9 +76,12 @@ DecisionResult DenyWith(std::string reason, int64_t version) {
 
 ledger::Decision ToLedgerDecision(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kAllow: return ledger::Decision::kAllow;
-    case Outcome::kApprovalRequired: return ledger::Decision::kApprovalRequired;
-    case Outcome::kDeny: break;
+    case Outcome::kAllow:
+      return ledger::Decision::kAllow;
+    case Outcome::kApprovalRequired:
+      return ledger::Decision::kApprovalRequired;
+    case Outcome::kDeny:
+      break;
   }
   return ledger::Decision::kDeny;
 }
@@ -89,7 +93,8 @@ VersionInfo InfoFrom(const store::PolicyVersionRecord& record) {
 // Strict validation against the set's schema (sets without a schema are not validated), then the
 // optional extra hook. Errors: kFailedPrecondition naming the first validation error.
 Status Validate(const PolicySource& source, const Snapshot& compiled, const ValidationHook& hook) {
-  if (compiled.schema) WRIT_RETURN_IF_ERROR(cedar::CheckPolicySetValid(compiled.authorizer->policies(), *compiled.schema));
+  if (compiled.schema)
+    WRIT_RETURN_IF_ERROR(cedar::CheckPolicySetValid(compiled.authorizer->policies(), *compiled.schema));
   if (hook) WRIT_RETURN_IF_ERROR(hook(source, compiled));
   return Ok();
 }
@@ -135,9 +140,12 @@ std::optional<identity::Kind> RegistryKind(std::string_view type) {
 
 std::string_view OutcomeName(Outcome outcome) {
   switch (outcome) {
-    case Outcome::kAllow: return "allow";
-    case Outcome::kApprovalRequired: return "approval_required";
-    case Outcome::kDeny: break;
+    case Outcome::kAllow:
+      return "allow";
+    case Outcome::kApprovalRequired:
+      return "approval_required";
+    case Outcome::kDeny:
+      break;
   }
   return "deny";
 }
@@ -169,7 +177,26 @@ Status Engine::Load() {
                                              activations.back().version, compiled.error().message));
   }
   active_.store(*compiled, std::memory_order_release);
+  // A version staged before a restart is staged again (its counts start over).
+  WRIT_ASSIGN_OR_RETURN(const auto staging, options_.store->Staging());
+  if (!staging) return Ok();
+  auto staged = CompileValidated(staging->version);
+  if (!staged) {
+    if (staged.error().code == Code::kUnavailable) return Fail(staged.error());
+    return Fail(Code::kDataLoss, fmt::format("staged policy set version {} no longer compiles: {}", staging->version,
+                                             staged.error().message));
+  }
+  StageCompiled(std::move(*staged), staging->author, FromUnixMillis(staging->at_ms));
   return Ok();
+}
+
+void Engine::StageCompiled(std::shared_ptr<const Snapshot> compiled, const std::string& author, TimePoint at) {
+  auto shadow = std::make_shared<Shadow>();
+  shadow->snapshot = std::move(compiled);
+  shadow->staged_by = author;
+  shadow->staged_at = at;
+  shadow_.store(std::move(shadow), std::memory_order_release);
+  shadow_staged_.store(true, std::memory_order_release);
 }
 
 Result<VersionInfo> Engine::Apply(const PolicySource& source, const std::string& author, const std::string& reason) {
@@ -177,12 +204,13 @@ Result<VersionInfo> Engine::Apply(const PolicySource& source, const std::string&
   VersionInfo info{0, ContentHash(source), author, reason, clock().Now()};
   WRIT_ASSIGN_OR_RETURN(const auto compiled, Compile(source, info));
   WRIT_RETURN_IF_ERROR(Validate(source, *compiled, options_.validate));
-  store::PolicyVersionRecord record{0, info.content_hash, author, reason, ToUnixMillis(info.created_at),
-                                    json::Serialize(SourceToJson(source))};
+  store::PolicyVersionRecord record{
+      0, info.content_hash, author, reason, ToUnixMillis(info.created_at), json::Serialize(SourceToJson(source))};
   WRIT_ASSIGN_OR_RETURN(info.version, options_.store->AddVersion(record));
   WRIT_RETURN_IF_ERROR(RecordEvent(PolicyChanged(
       author, info.version,
-      json::Object{{"change", "apply"}, {"version", info.version}, {"content_hash", info.content_hash}, {"reason", reason}})));
+      json::Object{
+          {"change", "apply"}, {"version", info.version}, {"content_hash", info.content_hash}, {"reason", reason}})));
   return info;
 }
 
@@ -198,7 +226,8 @@ Result<VersionInfo> Engine::Activate(int64_t version, const std::string& author,
   MutexLock lock(admin_mu_);
   WRIT_ASSIGN_OR_RETURN(const auto compiled, CompileValidated(version));
   WRIT_RETURN_IF_ERROR(RecordEvent(PolicyChanged(author, version,
-                                                 json::Object{{"change", "activate"}, {"version", version},
+                                                 json::Object{{"change", "activate"},
+                                                              {"version", version},
                                                               {"previous", active_version()},
                                                               {"content_hash", compiled->info.content_hash},
                                                               {"reason", reason}})));
@@ -227,17 +256,15 @@ Result<VersionInfo> Engine::Stage(int64_t version, const std::string& author, co
   MutexLock lock(admin_mu_);
   WRIT_ASSIGN_OR_RETURN(auto compiled, CompileValidated(version));
   WRIT_RETURN_IF_ERROR(RecordEvent(PolicyChanged(author, version,
-                                                 json::Object{{"change", "stage"}, {"version", version},
+                                                 json::Object{{"change", "stage"},
+                                                              {"version", version},
                                                               {"active", active_version()},
                                                               {"content_hash", compiled->info.content_hash},
                                                               {"reason", reason}})));
-  auto shadow = std::make_shared<Shadow>();
-  shadow->snapshot = std::move(compiled);
-  shadow->staged_by = author;
-  shadow->staged_at = clock().Now();
-  const VersionInfo info = shadow->snapshot->info;
-  shadow_.store(std::move(shadow), std::memory_order_release);
-  shadow_staged_.store(true, std::memory_order_release);
+  const TimePoint now = clock().Now();
+  WRIT_RETURN_IF_ERROR(options_.store->PutStaging(store::StagingRecord{version, author, reason, ToUnixMillis(now)}));
+  const VersionInfo info = compiled->info;
+  StageCompiled(std::move(compiled), author, now);
   return info;
 }
 
@@ -251,6 +278,7 @@ Result<ShadowReport> Engine::Unstage(const std::string& author, const std::strin
                                                               {"agreed", static_cast<int64_t>(report.agreed)},
                                                               {"disagreed", static_cast<int64_t>(report.disagreed)},
                                                               {"reason", reason}})));
+  WRIT_RETURN_IF_ERROR(options_.store->PutStaging(std::nullopt));
   shadow_staged_.store(false, std::memory_order_release);
   shadow_.store(nullptr, std::memory_order_release);
   return report;
@@ -310,9 +338,15 @@ json::Value Engine::ShadowCompare(const DecisionRequest& request, const Decision
     return json::Value();
   }
   shadow->disagreed.fetch_add(1, std::memory_order_relaxed);
-  ShadowDisagreement seen{clock().Now(),          cedar::ToString(request.principal), cedar::ToString(request.action),
-                          cedar::ToString(request.resource), active.outcome,       staged.outcome,
-                          active.policy_ids,      staged.policy_ids,                 request.correlation_id};
+  ShadowDisagreement seen{clock().Now(),
+                          cedar::ToString(request.principal),
+                          cedar::ToString(request.action),
+                          cedar::ToString(request.resource),
+                          active.outcome,
+                          staged.outcome,
+                          active.policy_ids,
+                          staged.policy_ids,
+                          request.correlation_id};
   {
     MutexLock lock(shadow->mu);
     if (shadow->recent.size() < kShadowRecentKept) {
@@ -389,7 +423,8 @@ DecisionResult Engine::Decide(const DecisionRequest& request, const Snapshot& sn
   const Status recorded = options_.recorder->Record(std::move(event));
   if (!recorded) {
     // No action without a record: whatever the policies said, the answer is now a deny.
-    return DenyWith(fmt::format("the decision could not be recorded: {}", recorded.error().message), result.policy_version);
+    return DenyWith(fmt::format("the decision could not be recorded: {}", recorded.error().message),
+                    result.policy_version);
   }
   return result;
 }
@@ -408,8 +443,9 @@ DecisionResult Engine::DecideUnchecked(const DecisionRequest& request, const Sna
       return DenyWith(fmt::format("identity store unavailable: {}", identity.error().message), version);
     }
     if (identity->state != identity::State::kActive) {
-      return DenyWith(fmt::format("principal `{}` is {}", cedar::ToString(request.principal),
-                                  identity::StateName(identity->state)), version);
+      return DenyWith(
+          fmt::format("principal `{}` is {}", cedar::ToString(request.principal), identity::StateName(identity->state)),
+          version);
     }
     with_registry = request.entities;
     with_registry.push_back(ToEntity(*identity, request.principal.type));
@@ -456,8 +492,8 @@ DecisionResult Engine::DecideUnchecked(const DecisionRequest& request, const Sna
     writ_fields.emplace_back("caller", std::move(*caller));
   }
   context_fields.emplace_back(std::string(kWritContextKey), cedar::Value::Record(std::move(writ_fields)));
-  const cedar::Request cedar_request =
-      cedar::Request::Make(request.principal, request.action, request.resource, cedar::Value::Record(std::move(context_fields)));
+  const cedar::Request cedar_request = cedar::Request::Make(request.principal, request.action, request.resource,
+                                                            cedar::Value::Record(std::move(context_fields)));
 
   const cedar::Response response = snapshot.authorizer->Authorize(cedar_request, *entities);
   DecisionResult result;
@@ -465,7 +501,8 @@ DecisionResult Engine::DecideUnchecked(const DecisionRequest& request, const Sna
   result.policy_ids.reserve(response.reasons.size());
   for (const auto id : response.reasons) result.policy_ids.emplace_back(id);
   for (const auto& error : response.errors) {
-    result.errors.push_back(fmt::format("policy `{}`: {}: {}", error.policy_id, cedar::ErrorKindName(error.kind), error.message));
+    result.errors.push_back(
+        fmt::format("policy `{}`: {}: {}", error.policy_id, cedar::ErrorKindName(error.kind), error.message));
   }
   if (response.decision == cedar::Decision::kAllow) {
     // Approval-required only when every satisfied permit asks for approval.

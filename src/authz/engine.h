@@ -48,11 +48,11 @@ class Recorder {
 using ValidationHook = std::function<Status(const PolicySource& source, const Snapshot& compiled)>;
 
 struct EngineOptions {
-  const Clock* clock = nullptr;             // borrowed; nullptr = SystemClock()
-  identity::Registry* registry = nullptr;   // borrowed; principals of type Writ::Agent / Writ::Human
-  store::PolicyStore* store = nullptr;      // borrowed; REQUIRED for Apply/Activate/Load
-  Recorder* recorder = nullptr;             // borrowed; nullptr = decisions are not recorded
-  ValidationHook validate;                  // extra checks after the strict Cedar validator (run when the set has a schema)
+  const Clock* clock = nullptr;            // borrowed; nullptr = SystemClock()
+  identity::Registry* registry = nullptr;  // borrowed; principals of type Writ::Agent / Writ::Human
+  store::PolicyStore* store = nullptr;     // borrowed; REQUIRED for Apply/Activate/Load
+  Recorder* recorder = nullptr;            // borrowed; nullptr = decisions are not recorded
+  ValidationHook validate;  // extra checks after the strict Cedar validator (run when the set has a schema)
 };
 
 enum class Outcome : uint8_t { kDeny, kAllow, kApprovalRequired };
@@ -62,13 +62,13 @@ struct DecisionRequest {
   cedar::EntityUid principal;
   cedar::EntityUid action;
   cedar::EntityUid resource;
-  json::Value context;                 // an object, or null (empty)
+  json::Value context;  // an object, or null (empty)
   // Entities the caller supplies (e.g. AuthZEN `properties`); their attributes override the stored
   // entity's attributes of the same name; parents are added to the stored ones.
   std::vector<cedar::Entity> entities;
-  json::Value caller;                  // the authenticated caller (token claims), or null: context.writ.caller
-  std::string correlation_id;          // e.g. the HTTP request id
-  bool record = true;                  // false for search candidates (the search itself is recorded)
+  json::Value caller;          // the authenticated caller (token claims), or null: context.writ.caller
+  std::string correlation_id;  // e.g. the HTTP request id
+  bool record = true;          // false for search candidates (the search itself is recorded)
 };
 
 struct DecisionResult {
@@ -77,7 +77,7 @@ struct DecisionResult {
   std::vector<std::string> errors;      // "policy `p`: type_error: ..."
   std::string reason;                   // why, for a deny without a forbid (non-active principal, failure)
   int64_t policy_version = 0;
-  ApprovalSpec approval;                // set when outcome is kApprovalRequired
+  ApprovalSpec approval;  // set when outcome is kApprovalRequired
 };
 
 // A shadow decision that disagreed with the active one (ShadowReport::recent).
@@ -94,10 +94,10 @@ struct ShadowDisagreement {
 // What shadow evaluation has seen since the staged version was staged.
 struct ShadowReport {
   bool staged = false;
-  VersionInfo info;            // the staged version (when staged)
+  VersionInfo info;  // the staged version (when staged)
   std::string staged_by;
   TimePoint staged_at{};
-  uint64_t agreed = 0;         // same outcome as the active set
+  uint64_t agreed = 0;  // same outcome as the active set
   uint64_t disagreed = 0;
   std::vector<ShadowDisagreement> recent;  // the last kShadowRecentKept disagreements, oldest first
 };
@@ -120,7 +120,8 @@ class Engine {
   static Result<std::unique_ptr<Engine>> Create(const EngineOptions& options);
   ~Engine();
 
-  // Activates the last activated stored version (if any), compiling it. Call once before serving.
+  // Activates the last activated stored version (if any), compiling it, and stages again the
+  // version staged when writd stopped (its counts start from zero). Call once before serving.
   // Errors: kUnavailable (store), kDataLoss (a stored version no longer compiles).
   Status Load();
 
@@ -139,11 +140,12 @@ class Engine {
   // Stages `version` for shadow evaluation: every recorded decision is also evaluated against it,
   // without changing the answer; a disagreement (a different outcome) is counted and its decision
   // event carries `details.shadow` (decision and policy ids). Replaces a staged version and resets
-  // the counts. Staging lasts until Unstage (or writd stops). Recorded as a policy change.
+  // the counts. Staging is stored: it lasts until Unstage, across restarts (Load). Recorded as a
+  // policy change, then stored, then swapped in.
   // Errors: kNotFound; kFailedPrecondition (strict validation); kUnavailable (store or recorder).
   Result<VersionInfo> Stage(int64_t version, const std::string& author, const std::string& reason);
   // Stops shadow evaluation and returns its last report. Recorded as a policy change (with the counts).
-  // Errors: kFailedPrecondition when nothing is staged; kUnavailable (recorder: still staged).
+  // Errors: kFailedPrecondition when nothing is staged; kUnavailable (recorder or store: still staged).
   Result<ShadowReport> Unstage(const std::string& author, const std::string& reason);
   ShadowReport shadow_report() const;
 
@@ -171,6 +173,8 @@ class Engine {
   explicit Engine(const EngineOptions& options);
   // DecideUnchecked, with every exception turned into a deny.
   DecisionResult Evaluate(const DecisionRequest& request, const Snapshot& snapshot) const;
+  // Swaps in `compiled` as the staged set, with fresh counts. REQUIRES: admin_mu_ held.
+  void StageCompiled(std::shared_ptr<const Snapshot> compiled, const std::string& author, TimePoint at);
   DecisionResult DecideUnchecked(const DecisionRequest& request, const Snapshot& snapshot) const;
   // Evaluates `request` against the staged set (if any) and counts; returns the `details.shadow`
   // member to record when the outcome differs from `active`, else null.

@@ -17,7 +17,7 @@ struct PolicyVersionRecord {
   std::string author;
   std::string reason;
   int64_t created_at_ms = 0;
-  std::string source;        // JSON object {"<file name>": "<text>", ...}
+  std::string source;  // JSON object {"<file name>": "<text>", ...}
 };
 
 struct ActivationRecord {
@@ -26,6 +26,9 @@ struct ActivationRecord {
   std::string reason;
   int64_t at_ms = 0;
 };
+
+// The version staged for shadow evaluation: who staged which version, why, when.
+using StagingRecord = ActivationRecord;
 
 // One approval request and its state, as stored (the authz/approvals modules own the meaning).
 struct ApprovalRecord {
@@ -51,6 +54,11 @@ class PolicyStore {
   virtual Status AddActivation(const ActivationRecord& record) = 0;
   // Every activation, oldest first.
   virtual Result<std::vector<ActivationRecord>> Activations() = 0;
+
+  // Replaces the staged version (nullopt: nothing staged), so that staging outlives a restart.
+  virtual Status PutStaging(const std::optional<StagingRecord>& staging) = 0;
+  // The staged version, or nullopt.
+  virtual Result<std::optional<StagingRecord>> Staging() = 0;
 
   // Inserts or replaces the approval with record.id.
   virtual Status PutApproval(const ApprovalRecord& record) = 0;

@@ -51,9 +51,10 @@ class ShadowTest : public ::testing::Test {
 
 TEST_F(ShadowTest, StagedSetIsEvaluatedButNeverChangesTheAnswer) {
   ASSERT_THAT(world_.engine->Stage(candidate_, "alice", "try it"), IsOk());
-  EXPECT_EQ(world_.Decide(kBot, kCall, kRead).outcome, Outcome::kAllow);   // shadow: deny (forbid)
-  EXPECT_EQ(world_.Decide(kBot, kCall, kWrite).outcome, Outcome::kDeny);   // shadow: allow
-  EXPECT_EQ(world_.Decide(kBot, cedar::EntityUid{"Writ::Action", "other"}, kRead).outcome, Outcome::kDeny);  // both deny
+  EXPECT_EQ(world_.Decide(kBot, kCall, kRead).outcome, Outcome::kAllow);  // shadow: deny (forbid)
+  EXPECT_EQ(world_.Decide(kBot, kCall, kWrite).outcome, Outcome::kDeny);  // shadow: allow
+  EXPECT_EQ(world_.Decide(kBot, cedar::EntityUid{"Writ::Action", "other"}, kRead).outcome,
+            Outcome::kDeny);  // both deny
 
   const ShadowReport report = world_.engine->shadow_report();
   ASSERT_TRUE(report.staged);
@@ -83,7 +84,8 @@ TEST_F(ShadowTest, DisagreementIsInTheDecisionEventWithBothDecisionsAndPolicies)
   EXPECT_THAT(event.policy_ids, ElementsAre("read"));
   const json::Value* shadow = event.details.Find("shadow");
   ASSERT_NE(shadow, nullptr);
-  EXPECT_EQ(json::Serialize(*shadow), fmt::format(R"({{"version":{},"decision":"deny","policy_ids":["no-low-read"]}})", candidate_));
+  EXPECT_EQ(json::Serialize(*shadow),
+            fmt::format(R"({{"version":{},"decision":"deny","policy_ids":["no-low-read"]}})", candidate_));
 
   // An agreeing decision carries no shadow member (the ledger stays small).
   (void)world_.Decide(kBot, cedar::EntityUid{"Writ::Action", "other"}, kRead);
@@ -112,6 +114,34 @@ TEST_F(ShadowTest, RestagingResetsTheCounts) {
   (void)world_.Decide(kBot, kCall, kRead);
   ASSERT_THAT(world_.engine->Stage(candidate_, "alice", ""), IsOk());
   EXPECT_EQ(world_.engine->shadow_report().disagreed, 0u);
+}
+
+// Staging is stored: an engine opened on the same store (writd restarting) stages the same version
+// again, with its author and time; the counts start over. Unstaging is stored too.
+TEST_F(ShadowTest, StagingOutlivesARestartAndSoDoesUnstaging) {
+  ASSERT_THAT(world_.engine->Stage(candidate_, "alice", "try it"), IsOk());
+  const TimePoint staged_at = world_.clock.Now();
+  (void)world_.Decide(kBot, kCall, kRead);
+  world_.clock.Advance(std::chrono::minutes(5));
+  auto reopen = [&] {
+    auto engine = Engine::Create({.clock = &world_.clock,
+                                  .registry = world_.registry.get(),
+                                  .store = &world_.store->policies(),
+                                  .recorder = &world_.recorder})
+                      .value();
+    EXPECT_THAT(engine->Load(), IsOk());
+    return engine;
+  };
+  auto restarted = reopen();
+  const ShadowReport report = restarted->shadow_report();
+  ASSERT_TRUE(report.staged);
+  EXPECT_EQ(report.info.version, candidate_);
+  EXPECT_EQ(report.staged_by, "alice");
+  EXPECT_EQ(ToUnixMillis(report.staged_at), ToUnixMillis(staged_at));
+  EXPECT_EQ(report.disagreed, 0u);
+  EXPECT_EQ(restarted->active_version(), world_.engine->active_version());
+  ASSERT_THAT(restarted->Unstage("alice", "seen enough"), IsOk());
+  EXPECT_FALSE(reopen()->shadow_report().staged);
 }
 
 TEST_F(ShadowTest, UnknownVersionOrUnrecordableStageChangesNothing) {
@@ -193,7 +223,9 @@ TEST(AdminPolicyTest, ForbidIdentityRevokeToOneHumanIsEnforcedAndRecorded) {
   testing::FakeRecorder recorder;
   auto guard = AdminGuard::Create(std::string(kDefaultAdminPolicies) + R"(
 @id("bob-may-not-revoke")
-forbid (principal == Writ::Human::"bob", action == Writ::Action::"identity:revoke", resource);)", &recorder).value();
+forbid (principal == Writ::Human::"bob", action == Writ::Action::"identity:revoke", resource);)",
+                                  &recorder)
+                   .value();
   const json::Value target = json::Object{{"kind", "agent"}, {"name", "triage-bot"}};
   EXPECT_THAT(guard->Authorize(kAlice, "identity:revoke", "identities", target), IsOk());
   EXPECT_THAT(guard->Authorize(kBob, "identity:suspend", "identities", target), IsOk());
@@ -215,7 +247,8 @@ forbid (principal == Writ::Human::"bob", action == Writ::Action::"identity:revok
 TEST(AdminPolicyTest, AHumansRegistryGroupsAreParents) {
   auto guard = AdminGuard::Create(std::string(kDefaultAdminPolicies) + R"(
 @id("only-security-rotates")
-forbid (principal, action == Writ::Action::"keys:rotate", resource) unless { principal in Writ::Group::"security" };)").value();
+forbid (principal, action == Writ::Action::"keys:rotate", resource) unless { principal in Writ::Group::"security" };)")
+                   .value();
   AdminCaller carol{.name = "carol", .is_human = true, .is_administrator = true, .groups = {"security"}};
   EXPECT_THAT(guard->Authorize(carol, "keys:rotate", "keys"), IsOk());
   EXPECT_THAT(guard->Authorize(kBob, "keys:rotate", "keys"),
@@ -225,8 +258,10 @@ forbid (principal, action == Writ::Action::"keys:rotate", resource) unless { pri
 TEST(AdminPolicyTest, PoliciesSeeTheTargetIdentity) {
   auto guard = AdminGuard::Create(std::string(kDefaultAdminPolicies) + R"(
 @id("humans-are-not-retired-here")
-forbid (principal, action == Writ::Action::"identity:retire", resource) when { context.kind == "human" };)").value();
-  EXPECT_THAT(guard->Authorize(kAlice, "identity:retire", "identities", json::Object{{"kind", "agent"}, {"name", "x"}}), IsOk());
+forbid (principal, action == Writ::Action::"identity:retire", resource) when { context.kind == "human" };)")
+                   .value();
+  EXPECT_THAT(guard->Authorize(kAlice, "identity:retire", "identities", json::Object{{"kind", "agent"}, {"name", "x"}}),
+              IsOk());
   EXPECT_THAT(guard->Authorize(kAlice, "identity:retire", "identities", json::Object{{"kind", "human"}, {"name", "x"}}),
               FailsWith(Code::kPermissionDenied, HasSubstr("humans-are-not-retired-here")));
 }
@@ -240,15 +275,18 @@ TEST(AdminPolicyTest, DenialStaysADenyWhenTheLedgerFails) {
 }
 
 TEST(AdminPolicyTest, ErringPolicyDeniesAndIsNamed) {
-  auto guard = AdminGuard::Create(R"(@id("odd") permit (principal, action, resource) when { context.missing == 1 };)").value();
-  EXPECT_THAT(guard->Authorize(kAlice, "token:revoke", "tokens"), FailsWith(Code::kPermissionDenied, HasSubstr("`odd` erred")));
+  auto guard =
+      AdminGuard::Create(R"(@id("odd") permit (principal, action, resource) when { context.missing == 1 };)").value();
+  EXPECT_THAT(guard->Authorize(kAlice, "token:revoke", "tokens"),
+              FailsWith(Code::kPermissionDenied, HasSubstr("`odd` erred")));
 }
 
 TEST(AdminPolicyTest, TwoPersonRuleBlocksTheAuthorButNotASecondAdministrator) {
   auto guard = AdminGuard::Create(std::string(kDefaultAdminPolicies) + R"(
 @id("two-person-activation")
 forbid (principal, action == Writ::Action::"policy:activate", resource)
-when { context has version_author && context.version_author == principal.name };)").value();
+when { context has version_author && context.version_author == principal.name };)")
+                   .value();
   const json::Value by_alice = json::Object{{"version_author", "alice"}};
   EXPECT_THAT(guard->Authorize(kAlice, "policy:activate", "policies", by_alice), FailsWith(Code::kPermissionDenied));
   EXPECT_THAT(guard->Authorize(kBob, "policy:activate", "policies", by_alice), IsOk());
@@ -303,7 +341,8 @@ class RegistrySearchTest : public ::testing::Test {
 
 TEST_F(RegistrySearchTest, WhoMayCallAToolIncludesRegistryAgentsAndGroupMembers) {
   auto answer = authzen_.Search(SearchKind::kSubject, Parse(R"({"subject":{"type":"Writ::Agent"},
-      "action":{"name":"Writ::Action::\"mcp:call\""},"resource":{"type":"Writ::Tool","id":"github/read"}})"), "r");
+      "action":{"name":"Writ::Action::\"mcp:call\""},"resource":{"type":"Writ::Tool","id":"github/read"}})"),
+                                "r");
   ASSERT_THAT(answer, IsOk());
   EXPECT_THAT(Ids(*answer), UnorderedElementsAre("a-bot", "c-bot", "d-bot"));
 }
@@ -311,14 +350,16 @@ TEST_F(RegistrySearchTest, WhoMayCallAToolIncludesRegistryAgentsAndGroupMembers)
 TEST_F(RegistrySearchTest, SuspendedAgentsAreNotListed) {
   (void)world_.registry->Transition(identity::Kind::kAgent, "a-bot", identity::State::kSuspended, {"t", ""}).value();
   auto answer = authzen_.Search(SearchKind::kSubject, Parse(R"({"subject":{"type":"Writ::Agent"},
-      "action":{"name":"Writ::Action::\"mcp:call\""},"resource":{"type":"Writ::Tool","id":"github/write"}})"), "r");
+      "action":{"name":"Writ::Action::\"mcp:call\""},"resource":{"type":"Writ::Tool","id":"github/write"}})"),
+                                "r");
   ASSERT_THAT(answer, IsOk());
   EXPECT_THAT(Ids(*answer), ElementsAre("c-bot"));
 }
 
 TEST_F(RegistrySearchTest, HumansComeFromTheRegistryToo) {
   auto answer = authzen_.Search(SearchKind::kSubject, Parse(R"({"subject":{"type":"Writ::Human"},
-      "action":{"name":"Writ::Action::\"approval:grant\""},"resource":{"type":"Writ::Approval","id":"x"}})"), "r");
+      "action":{"name":"Writ::Action::\"approval:grant\""},"resource":{"type":"Writ::Approval","id":"x"}})"),
+                                "r");
   ASSERT_THAT(answer, IsOk());
   EXPECT_THAT(Ids(*answer), ElementsAre("alice", "carol"));
 }
@@ -342,11 +383,13 @@ TEST_F(RegistrySearchTest, PagesWalkRegistryResultsWithoutGapsOrRepeats) {
 
 TEST_F(RegistrySearchTest, WhichToolsCanThisAgentCall) {
   auto answer = authzen_.Search(SearchKind::kResource, Parse(R"({"subject":{"type":"Writ::Agent","id":"a-bot"},
-      "action":{"name":"Writ::Action::\"mcp:call\""},"resource":{"type":"Writ::Tool"}})"), "r");
+      "action":{"name":"Writ::Action::\"mcp:call\""},"resource":{"type":"Writ::Tool"}})"),
+                                "r");
   ASSERT_THAT(answer, IsOk());
   EXPECT_THAT(Ids(*answer), UnorderedElementsAre("github/read", "github/write"));
   auto low = authzen_.Search(SearchKind::kResource, Parse(R"({"subject":{"type":"Writ::Agent","id":"b-bot"},
-      "action":{"name":"Writ::Action::\"mcp:call\""},"resource":{"type":"Writ::Tool"}})"), "r");
+      "action":{"name":"Writ::Action::\"mcp:call\""},"resource":{"type":"Writ::Tool"}})"),
+                             "r");
   ASSERT_THAT(low, IsOk());
   EXPECT_TRUE(low->Find("results")->as_array().empty());
 }
@@ -354,7 +397,8 @@ TEST_F(RegistrySearchTest, WhichToolsCanThisAgentCall) {
 TEST_F(RegistrySearchTest, RegistryOutageIsUnavailableNotAnEmptyAnswer) {
   world_.identities->fail = true;
   EXPECT_THAT(authzen_.Search(SearchKind::kSubject, Parse(R"({"subject":{"type":"Writ::Agent"},
-      "action":{"name":"Writ::Action::\"mcp:call\""},"resource":{"type":"Writ::Tool","id":"github/read"}})"), "r"),
+      "action":{"name":"Writ::Action::\"mcp:call\""},"resource":{"type":"Writ::Tool","id":"github/read"}})"),
+                              "r"),
               FailsWith(Code::kUnavailable));
 }
 

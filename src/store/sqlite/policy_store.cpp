@@ -6,7 +6,7 @@ namespace writ::store::sqlite {
 namespace {
 
 // Numbered migrations of the `policy` component: append only, never edit a released one.
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     R"sql(
 CREATE TABLE policy_versions (
   version INTEGER PRIMARY KEY, content_hash TEXT NOT NULL, author TEXT NOT NULL, reason TEXT NOT NULL,
@@ -17,6 +17,12 @@ CREATE TABLE policy_activations (
 CREATE TABLE approvals (
   id TEXT PRIMARY KEY, state TEXT NOT NULL, created_at_ms INTEGER NOT NULL, document TEXT NOT NULL);
 CREATE INDEX approvals_by_state ON approvals (state, created_at_ms);
+)sql",
+    // The version staged for shadow evaluation (at most one row).
+    R"sql(
+CREATE TABLE policy_staging (
+  id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL REFERENCES policy_versions (version),
+  author TEXT NOT NULL, reason TEXT NOT NULL, at_ms INTEGER NOT NULL);
 )sql",
 };
 
@@ -72,8 +78,9 @@ class SqlitePolicyStore final : public PolicyStore {
     Transaction tx(db_);
     WRIT_RETURN_IF_ERROR(tx.Begin());
     {
-      WRIT_ASSIGN_OR_RETURN(Statement insert, db_.Prepare(
-          "INSERT INTO policy_activations (version, author, reason, at_ms) VALUES (?,?,?,?)"));
+      WRIT_ASSIGN_OR_RETURN(
+          Statement insert,
+          db_.Prepare("INSERT INTO policy_activations (version, author, reason, at_ms) VALUES (?,?,?,?)"));
       insert.Bind(1, record.version).Bind(2, record.author).Bind(3, record.reason).Bind(4, record.at_ms);
       WRIT_RETURN_IF_ERROR(insert.Run());
     }
@@ -91,6 +98,30 @@ class SqlitePolicyStore final : public PolicyStore {
       out.push_back({select.ColumnInt(0), select.ColumnText(1), select.ColumnText(2), select.ColumnInt(3)});
     }
     return out;
+  }
+
+  Status PutStaging(const std::optional<StagingRecord>& staging) override {
+    Transaction tx(db_);
+    WRIT_RETURN_IF_ERROR(tx.Begin());
+    {
+      WRIT_ASSIGN_OR_RETURN(Statement clear, db_.Prepare("DELETE FROM policy_staging"));
+      WRIT_RETURN_IF_ERROR(clear.Run());
+    }
+    if (staging) {
+      WRIT_ASSIGN_OR_RETURN(Statement insert, db_.Prepare("INSERT INTO policy_staging VALUES (1,?,?,?,?)"));
+      insert.Bind(1, staging->version).Bind(2, staging->author).Bind(3, staging->reason).Bind(4, staging->at_ms);
+      WRIT_RETURN_IF_ERROR(insert.Run());
+    }
+    return tx.Commit();
+  }
+
+  Result<std::optional<StagingRecord>> Staging() override {
+    MutexLock lock(db_.mu());
+    WRIT_ASSIGN_OR_RETURN(Statement select, db_.Prepare("SELECT version, author, reason, at_ms FROM policy_staging"));
+    WRIT_ASSIGN_OR_RETURN(const bool row, select.Step());
+    if (!row) return std::optional<StagingRecord>();
+    return std::optional<StagingRecord>(
+        StagingRecord{select.ColumnInt(0), select.ColumnText(1), select.ColumnText(2), select.ColumnInt(3)});
   }
 
   Status PutApproval(const ApprovalRecord& record) override {
@@ -116,9 +147,10 @@ class SqlitePolicyStore final : public PolicyStore {
 
   Result<std::vector<ApprovalRecord>> ListApprovals(const std::string& state, int64_t limit) override {
     MutexLock lock(db_.mu());
-    WRIT_ASSIGN_OR_RETURN(Statement select, db_.Prepare(
-        "SELECT id, state, created_at_ms, document FROM approvals WHERE (? = '' OR state = ?) "
-        "ORDER BY created_at_ms DESC, id DESC LIMIT ?"));
+    WRIT_ASSIGN_OR_RETURN(
+        Statement select,
+        db_.Prepare("SELECT id, state, created_at_ms, document FROM approvals WHERE (? = '' OR state = ?) "
+                    "ORDER BY created_at_ms DESC, id DESC LIMIT ?"));
     select.Bind(1, state).Bind(2, state).Bind(3, limit);
     std::vector<ApprovalRecord> out;
     while (true) {
