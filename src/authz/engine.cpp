@@ -180,7 +180,8 @@ Status Engine::Load() {
   // A version staged before a restart is staged again (its counts start over).
   WRIT_ASSIGN_OR_RETURN(const auto staging, options_.store->Staging());
   if (!staging) return Ok();
-  auto staged = CompileValidated(staging->version);
+  // Compiled as the active version is on load: it was validated when staged.
+  auto staged = CompileVersion(staging->version);
   if (!staged) {
     if (staged.error().code == Code::kUnavailable) return Fail(staged.error());
     return Fail(Code::kDataLoss, fmt::format("staged policy set version {} no longer compiles: {}", staging->version,

@@ -108,7 +108,7 @@ Result<Upstream> ParseUpstream(std::string_view url) {
   std::string_view rest;
   for (const std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
     if (url.substr(0, scheme.size()) == scheme) {
-      upstream.tls = scheme.size() == 8;
+      upstream.tls = scheme == "https://";
       rest = url.substr(scheme.size());
     }
   }

@@ -120,7 +120,8 @@ void RestartWalBriefly(Database& db) WRIT_REQUIRES(db.mu()) {
 // It runs seldom: once the WAL holds `checkpoint_wal_pages` pages, or once no commit has come for
 // `checkpoint_idle`. A copy after every commit (as before) cost a strict decision two more fsyncs
 // (the WAL's and the database file's), queued on the disk in front of the next decision's commit.
-// Past the bound, the ledger's writer finishes the job between two commits (see Copy).
+// Past the bound, the ledger's writer finishes the job between two commits (see Copy), which is
+// cheap because each copy repeats until little is left and writes the database file back itself.
 class Checkpointer {
  public:
   Checkpointer(std::unique_ptr<Database> db, const LedgerStoreOptions& options)
@@ -213,20 +214,26 @@ class Checkpointer {
     // under steady commits: the writer's restart (which syncs it) then flushed the whole pass's
     // pages on its own path. Flushing them here leaves the restart little to write.
     if (const char* file = sqlite3_db_filename(handle, "main"); file != nullptr && *file != '\0') {
-      if (const int fd = ::open(file, O_RDONLY | O_CLOEXEC); fd >= 0) {
-        // A few MiB at a time, each written out before the next is started, so that a commit's own
-        // flush never queues behind the whole pass (tens of MB) on the disk.
-        struct stat info {};
-        const off_t size = ::fstat(fd, &info) == 0 ? info.st_size : 0;
-        for (off_t at = 0; at < size; at += kFlushStep) {
-          (void)::sync_file_range(fd, at, kFlushStep,
-                                  SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-        }
-        (void)::fdatasync(fd);
-        ::close(fd);
-      }
+      WriteBackInSteps(file);
     }
     if (idle) RestartWalBriefly(*db_);
+  }
+
+  // Writes the file's dirty pages to disk a few MiB at a time, each step finished before the next
+  // starts, so that a commit's own flush never queues behind tens of MB on the disk; then syncs it.
+  // Best effort: a failure here only leaves the work to SQLite's own sync at the WAL's restart,
+  // which reports it (and then keeps the WAL).
+  static void WriteBackInSteps(const char* file) {
+    const int fd = ::open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat info {};
+    const off_t size = ::fstat(fd, &info) == 0 ? info.st_size : 0;
+    for (off_t at = 0; at < size; at += kFlushStep) {
+      (void)::sync_file_range(fd, at, kFlushStep,
+                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    }
+    (void)::fdatasync(fd);
+    ::close(fd);
   }
 
   static constexpr int kRestartLeftFrames = 256;  // 1 MiB: what the writer's restart may still copy
